@@ -1,0 +1,48 @@
+"""Train a named configuration: ``python -m lib.train CONFIG [--epochs N] [--out DIR] [--resume]``.
+
+Writes ``DIR/checkpoint.pt`` after every epoch (default DIR: ``runs/CONFIG``). ``--resume``
+continues a stopped run exactly; ``--epochs`` may raise the target to extend a finished one.
+"""
+from __future__ import annotations
+
+import sys
+
+from . import cli
+from .config import short_mode
+from .training import CONFIGS, get_config, train
+
+SHORT_TRAIN_LIMIT, SHORT_VAL_LIMIT = 2048, 512
+
+
+def main(argv=None) -> int:
+    p = cli.Parser(prog="python -m lib.train", description=__doc__.split("\n")[0])
+    p.add_argument("config", help=f"named configuration: {', '.join(sorted(CONFIGS))}")
+    p.add_argument("--epochs", type=int, help="target number of epochs (default: the configuration's)")
+    p.add_argument("--out", help="output folder (default: runs/CONFIG)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="network precision (default: auto)")
+    p.add_argument("--limit", type=int, help="train on the first N images only (validation: N/4)")
+    p.add_argument("--data", help="MNIST root (default: $DIFFUSION_BOOK_DATA, else a cache folder)")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a = p.parse_args(argv)
+    overrides = {}
+    if a.epochs is not None:
+        if a.epochs < 1:
+            p.error(f"--epochs must be >= 1, got {a.epochs}")
+        overrides["epochs"] = a.epochs
+    if a.precision:
+        overrides["precision"] = a.precision
+    limit = a.limit if a.limit is not None else (SHORT_TRAIN_LIMIT if short_mode() else None)
+    if limit is not None:
+        if limit < 1:
+            p.error(f"--limit must be >= 1, got {limit}")
+        overrides.update(train_limit=limit, val_limit=max(1, min(SHORT_VAL_LIMIT, limit // 4)))
+    config = get_config(a.config, **overrides)
+    out = a.out or f"runs/{config.name}"
+    train(config, out, resume=a.resume, data_root=a.data, device=a.device, progress=not a.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main, prog="python -m lib.train"))

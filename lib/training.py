@@ -1,0 +1,305 @@
+"""Training: named configurations, the epoch loop, and atomic, exactly resumable checkpoints.
+
+A checkpoint (one ``checkpoint.pt`` per run folder, rewritten after every epoch) holds the model,
+the optimiser, the random generator's state, the configuration and the whole history, so
+``train(..., resume=True)`` continues bit for bit where a stopped run was.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from . import diffusion
+from .data import load_mnist, to_unit_range
+from .models import CourseworkCNN
+from .precision import resolve_precision
+from .schedules import Schedule, make_schedule
+
+CHECKPOINT_FORMAT = "diffusion-book-checkpoint"
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, or does not match what was asked of it."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. ``epochs`` is the target length of the run."""
+
+    name: str = "default"
+    hidden: tuple[int, ...] = (16, 32, 32, 16)
+    activation: str = "gelu"
+    schedule: str = "linear"
+    T: int = 1000
+    beta_1: float = 1e-4
+    beta_T: float = 0.02
+    loss: str = "mse"
+    lr: float = 2e-4
+    batch_size: int = 128
+    epochs: int = 100
+    sample_epochs: tuple[int, ...] = (1, 20, 40, 60, 100)
+    n_grid: int = 16
+    seed: int = 0
+    precision: str = "auto"
+    train_limit: int | None = None  # use only the first N training images (short mode)
+    val_limit: int | None = None
+
+    def __post_init__(self):
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if self.loss not in diffusion.LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {sorted(diffusion.LOSSES)}")
+        resolve_precision(self.precision)
+        self.make_schedule()  # validates schedule name and parameters
+
+    def make_schedule(self) -> Schedule:
+        if self.schedule == "cosine":
+            return make_schedule("cosine", self.T)
+        return make_schedule(self.schedule, self.T, beta_1=self.beta_1, beta_T=self.beta_T)
+
+    def make_model(self) -> CourseworkCNN:
+        return CourseworkCNN(hidden=self.hidden, activation=self.activation)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        for key in ("hidden", "sample_epochs"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+
+#: The seeds' runs as named configurations. The book's chapters refer to them by name.
+CONFIGS: dict[str, TrainConfig] = {
+    "default": TrainConfig(),
+    "wide": TrainConfig(name="wide", hidden=(16, 32, 64, 32, 16)),
+    "selu": TrainConfig(name="selu", activation="selu"),
+    "cosine": TrainConfig(name="cosine", schedule="cosine"),
+    "quadratic": TrainConfig(name="quadratic", schedule="quadratic"),
+    "l1": TrainConfig(name="l1", loss="l1"),
+}
+
+
+def get_config(name: str, **overrides) -> TrainConfig:
+    """A named configuration, with fields replaced by ``overrides``."""
+    if name not in CONFIGS:
+        raise ValueError(f"unknown configuration {name!r}; choose one of {sorted(CONFIGS)}")
+    return dataclasses.replace(CONFIGS[name], **overrides)
+
+
+def new_history() -> dict:
+    return {"iter_loss": [], "epoch": [], "train_loss": [], "val_loss": [], "epoch_seconds": [],
+            "grid_epochs": [], "grids": [], "precision": None}
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Read and validate a checkpoint file; raise :class:`CheckpointError` with a clear message."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at '{path}'")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"'{path}' is not a readable checkpoint (corrupt or truncated?): "
+                              f"{type(exc).__name__}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"'{path}' is not a diffusion-book checkpoint")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"'{path}' has checkpoint version {state.get('version')}, "
+                              f"this library reads version {CHECKPOINT_VERSION}")
+    missing = {"config", "epoch", "model", "optimizer", "rng", "history"} - set(state)
+    if missing:
+        raise CheckpointError(f"'{path}' lacks {sorted(missing)}")
+    return state
+
+
+@dataclass
+class Loaded:
+    """A trained model ready to use: ``model`` (eval mode), its ``schedule``, ``config`` and ``history``."""
+
+    model: CourseworkCNN
+    schedule: Schedule
+    config: TrainConfig
+    history: dict
+    epoch: int
+    path: Path
+
+
+def load_trained(path: str | os.PathLike) -> Loaded:
+    """Load a checkpoint written by :func:`train` for sampling or plotting."""
+    state = read_checkpoint(path)
+    try:
+        config = TrainConfig.from_dict(state["config"])
+        model = config.make_model()
+        model.load_state_dict(state["model"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"'{path}' does not match this library's model: {exc}") from None
+    model.eval()
+    return Loaded(model, config.make_schedule(), config, state["history"], state["epoch"], Path(path))
+
+
+# ----------------------------------------------------------------------------- training loop
+
+def _grid_uint8(x: torch.Tensor) -> torch.Tensor:
+    return (to_unit_range(x)[:, 0] * 255).round().to(torch.uint8)
+
+
+@torch.no_grad()
+def validation_loss(model, schedule, images, config, precision, device) -> float:
+    """Mean loss on ``images`` with a fixed generator, so values are comparable across epochs."""
+    g = torch.Generator().manual_seed(config.seed + 1)
+    model.eval()
+    total, n = 0.0, 0
+    for start in range(0, images.shape[0], 512):
+        x0 = images[start:start + 512].to(device)
+        total += float(diffusion.training_loss(model, schedule, x0, g, config.loss, precision)) * x0.shape[0]
+        n += x0.shape[0]
+    model.train()
+    return total / n
+
+
+def sample_grid(model, schedule, config, precision, device) -> torch.Tensor:
+    """``n_grid`` samples from a fixed seed (the same noise at every epoch), as uint8 (N, 28, 28)."""
+    g = torch.Generator().manual_seed(config.seed + 2)
+    res = diffusion.sample(model, schedule, (config.n_grid, 1, 28, 28), g, precision=precision, device=device)
+    return _grid_uint8(res.images)
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    resume: bool = False,
+    data_root: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    stop_after_epoch: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train ``config`` into ``out_dir``; return the history.
+
+    With ``resume=True`` the run continues from ``out_dir/checkpoint.pt`` (its stored config wins,
+    except ``epochs``, which may be raised to extend a run). Without it, an existing checkpoint is
+    an error, so a finished run is never overwritten by accident. ``stop_after_epoch`` ends this
+    call early (the checkpoint is still written), used to test exact resumption.
+    """
+    device = torch.device(device)
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    state = None
+    if resume:
+        if not ckpt_path.exists():
+            raise CheckpointError(f"--resume given but there is no checkpoint at '{ckpt_path}'")
+        state = read_checkpoint(ckpt_path)
+        stored = TrainConfig.from_dict(state["config"])
+        differ = [f.name for f in dataclasses.fields(TrainConfig)
+                  if f.name != "epochs" and getattr(stored, f.name) != getattr(config, f.name)]
+        if differ:
+            detail = ", ".join(f"{k}: stored {getattr(stored, k)!r}, given {getattr(config, k)!r}" for k in differ)
+            raise CheckpointError(f"cannot resume '{ckpt_path}' with a different configuration ({detail})")
+        if state["epoch"] >= config.epochs:
+            log(f"'{ckpt_path}' already holds {state['epoch']} epochs (target {config.epochs}); nothing to do")
+    elif ckpt_path.exists():
+        raise CheckpointError(f"'{ckpt_path}' already exists; pass resume=True (--resume) to continue it "
+                              f"or choose another output folder")
+
+    precision = resolve_precision(config.precision, device)
+    schedule = config.make_schedule()
+    train_set = load_mnist("train", root=data_root, limit=config.train_limit)
+    val_set = load_mnist("val", root=data_root, limit=config.val_limit)
+    train_images = train_set.images.to(device)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = config.make_model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    history = new_history()
+    history["precision"] = precision
+    start_epoch = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["rng"]["generator"])
+        history = state["history"]
+        start_epoch = state["epoch"]
+        if history.get("precision") not in (None, precision):
+            log(f"note: resuming a {history['precision']} run with precision {precision}")
+        log(f"resuming '{config.name}' from epoch {start_epoch} of {config.epochs}")
+
+    n = train_images.shape[0]
+    n_batches = math.ceil(n / config.batch_size)
+    model.train()
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=generator)
+        losses = []
+        bar = tqdm(range(n_batches), desc=f"{config.name} epoch {epoch}/{config.epochs}",
+                   disable=not progress, leave=False)
+        for b in bar:
+            idx = perm[b * config.batch_size:(b + 1) * config.batch_size].to(device)
+            loss = diffusion.training_loss(model, schedule, train_images[idx], generator, config.loss, precision)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if b % 20 == 0:
+                bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        bar.close()
+        history["iter_loss"].extend(losses)
+        history["epoch"].append(epoch)
+        history["train_loss"].append(sum(losses) / len(losses))
+        history["val_loss"].append(validation_loss(model, schedule, val_set.images, config, precision, device))
+        if epoch in config.sample_epochs or epoch == config.epochs:
+            history["grid_epochs"].append(epoch)
+            history["grids"].append(sample_grid(model, schedule, config, precision, device))
+        history["epoch_seconds"].append(time.perf_counter() - t0)
+        save_checkpoint(ckpt_path, {
+            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
+            "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "rng": {"generator": generator.get_state()}, "history": history,
+        })
+        log(f"epoch {epoch}/{config.epochs}: train {history['train_loss'][-1]:.4f}, "
+            f"val {history['val_loss'][-1]:.4f}, {history['epoch_seconds'][-1]:.0f} s -> {ckpt_path}")
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+    return history
