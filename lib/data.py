@@ -13,8 +13,8 @@ import torch
 
 from .config import DATA_ENV, data_root
 
-#: Size of the validation split carved out of the 60,000 MNIST training images.
-N_VALIDATION = 5000
+#: Share of the official training images held out for validation: 5,000 of MNIST's 60,000.
+VALIDATION_FRACTION = 1 / 12
 #: Seed of the permutation that defines the split; fixed so every run sees the same split.
 SPLIT_SEED = 0
 
@@ -90,8 +90,9 @@ def load_mnist(
     folder = data_root(root)
     images, labels = _load_raw(folder, train=split != "test", download=download)
     if split != "test":
+        n_val = round(images.shape[0] * VALIDATION_FRACTION)
         perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(SPLIT_SEED))
-        idx = perm[:N_VALIDATION] if split == "val" else perm[N_VALIDATION:]
+        idx = perm[:n_val] if split == "val" else perm[n_val:]
         idx = idx.sort().values
         images, labels = images[idx], labels[idx]
     if limit is not None:

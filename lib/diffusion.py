@@ -34,8 +34,9 @@ def _check_t(schedule: Schedule, t: torch.Tensor) -> None:
 
 def q_sample(schedule: Schedule, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """Closed-form forward process: z_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps."""
-    t = torch.as_tensor(t, dtype=torch.long).reshape(-1).expand(x0.shape[0])
+    t = torch.as_tensor(t)
     _check_t(schedule, t)
+    t = t.long().reshape(-1).expand(x0.shape[0])
     if noise.shape != x0.shape:
         raise ValueError(f"noise shape {tuple(noise.shape)} must equal x0 shape {tuple(x0.shape)}")
     return _coef(schedule.sqrt_alpha_bar, t, x0) * x0 + _coef(schedule.sqrt_one_minus_alpha_bar, t, x0) * noise

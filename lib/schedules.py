@@ -88,11 +88,15 @@ def quadratic(T: int = 1000, beta_1: float = 1e-4, beta_T: float = 0.02) -> Sche
 
 
 def sigmoid(T: int = 1000, beta_1: float = 1e-4, beta_T: float = 0.02) -> Schedule:
-    """beta_t = beta_1 + (beta_T - beta_1) * sigmoid(u_t), u_t evenly spaced on [-6, 6]."""
+    """beta_t = beta_1 + (beta_T - beta_1) * r(u_t), u_t evenly spaced on [-6, 6], where
+    r(u) = (sigmoid(u) - sigmoid(-6)) / (sigmoid(6) - sigmoid(-6)) rescales the sigmoid to [0, 1]
+    so that the first and last betas are exactly beta_1 and beta_T."""
     _check_T(T)
     _check_endpoints(beta_1, beta_T)
     u = torch.linspace(-6.0, 6.0, T, dtype=torch.float64)
-    return from_betas("sigmoid", beta_1 + (beta_T - beta_1) * torch.sigmoid(u))
+    lo, hi = torch.sigmoid(torch.tensor(-6.0, dtype=torch.float64)), torch.sigmoid(torch.tensor(6.0, dtype=torch.float64))
+    r = (torch.sigmoid(u) - lo) / (hi - lo) if T > 1 else torch.ones(1, dtype=torch.float64)
+    return from_betas("sigmoid", beta_1 + (beta_T - beta_1) * r)
 
 
 def cosine(T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> Schedule:

@@ -1,0 +1,36 @@
+"""Shared fixtures. ``fake_mnist`` writes a tiny MNIST in torchvision's raw IDX layout, so library
+tests never depend on the real data set being present."""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    dims = array.shape
+    magic = 0x0800 << 0 | len(dims)  # unsigned byte data, then the number of dimensions
+    with open(path, "wb") as f:
+        f.write(struct.pack(">I", magic))
+        f.write(struct.pack(">" + "I" * len(dims), *dims))
+        f.write(array.astype(np.uint8).tobytes())
+
+
+def make_fake_mnist(root, n_train=240, n_test=60, seed=0):
+    rng = np.random.default_rng(seed)
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = np.zeros((n, 28, 28), np.uint8)
+        labels = rng.integers(0, 10, n)
+        for i, lab in enumerate(labels):  # a bright bar whose position encodes the label
+            images[i, 4:24, 2 + 2 * lab:5 + 2 * lab] = 255
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    return make_fake_mnist(tmp_path / "data")

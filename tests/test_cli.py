@@ -1,0 +1,101 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lib import bench, cli, sample, train
+from lib.training import get_config
+from lib.training import train as run_training
+
+
+def run(module, argv, capsys):
+    try:
+        code = cli.run(module.main, argv, prog=module.__name__)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err):
+    lines = [l for l in err.strip().splitlines() if l]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["huge"], "unknown configuration 'huge'"),
+    (["default", "--epochs", "0"], "--epochs must be >= 1"),
+    (["default", "--epochs", "two"], "invalid int value"),
+    (["default", "--precision", "fp16"], "invalid choice"),
+    (["default", "--limit", "0"], "--limit must be >= 1"),
+])
+def test_train_cli_bad_arguments(argv, match, capsys):
+    code, _, err = run(train, argv, capsys)
+    assert code != 0 and match in one_line_error(err)
+
+
+def test_train_cli_missing_data(tmp_path, capsys):
+    code, _, err = run(train, ["default", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o")], capsys)
+    assert code != 0 and "DIFFUSION_BOOK_DATA" in one_line_error(err)
+
+
+def test_train_cli_resume_without_checkpoint(tmp_path, capsys):
+    code, _, err = run(train, ["default", "--resume", "--out", str(tmp_path / "none")], capsys)
+    assert code != 0 and "no checkpoint" in one_line_error(err)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from conftest import make_fake_mnist
+
+    root = tmp_path_factory.mktemp("cli")
+    data = make_fake_mnist(root / "data")
+    cfg = get_config("default", T=20, epochs=1, batch_size=64, n_grid=2, precision="fp32")
+    run_training(cfg, root / "run", data_root=data, progress=False, log=lambda m: None)
+    return root / "run" / "checkpoint.pt"
+
+
+def test_sample_cli_writes_documented_npz(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "s.npz"
+    code, stdout, _ = run(sample, [str(tiny_checkpoint), "--n", "5", "--seed", "3", "--out", str(out)], capsys)
+    assert code == 0 and "wrote 5 samples" in stdout
+    with np.load(out) as f:
+        images = f["images"]
+        assert images.shape == (5, 28, 28) and images.dtype == np.uint8 and int(f["seed"]) == 3
+    run(sample, [str(tiny_checkpoint), "--n", "5", "--seed", "3", "--out", str(tmp_path / "t.npz")], capsys)
+    with np.load(tmp_path / "t.npz") as g:
+        assert np.array_equal(g["images"], images)  # same seed, same samples
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["{ckpt}", "--n", "0", "--seed", "1", "--out", "x.npz"], "--n must be >= 1"),
+    (["{ckpt}", "--n", "2", "--seed", "1", "--out", "x.png"], ".npz"),
+    (["{ckpt}", "--n", "2", "--out", "x.npz"], "required: --seed"),
+    (["{missing}", "--n", "2", "--seed", "1", "--out", "x.npz"], "no checkpoint"),
+    (["{corrupt}", "--n", "2", "--seed", "1", "--out", "x.npz"], "corrupt or truncated"),
+])
+def test_sample_cli_errors(argv, match, tiny_checkpoint, tmp_path, capsys):
+    corrupt = tmp_path / "c.pt"
+    corrupt.write_bytes(tiny_checkpoint.read_bytes()[:1000])
+    argv = [a.format(ckpt=tiny_checkpoint, missing=tmp_path / "nope.pt", corrupt=corrupt) for a in argv]
+    code, _, err = run(sample, argv, capsys)
+    assert code != 0 and match in one_line_error(err)
+
+
+def test_sample_cli_as_a_process_prints_no_traceback(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "lib.sample", str(tmp_path / "nope.pt"), "--n", "1", "--seed", "0",
+                        "--out", str(tmp_path / "x.npz")], capture_output=True, text=True)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert p.stderr.strip() == f"python -m lib.sample: error: no checkpoint at '{tmp_path / 'nope.pt'}'"
+
+
+def test_bench_prints_one_json_line(capsys):
+    code, out, _ = run(bench, ["--steps", "1", "--batch", "8"], capsys)
+    rec = json.loads(out.strip())
+    assert code == 0
+    for key in ("train_images_per_s_fp32", "train_images_per_s_default", "sample_steps_per_s_default"):
+        assert rec[key] > 0

@@ -1,0 +1,143 @@
+import pytest
+import torch
+
+from lib import diffusion, schedules
+from lib.diffusion import ddpm_step, q_sample, q_step, sample, training_loss
+
+
+class ZeroEps(torch.nn.Module):
+    """A dummy network that always predicts eps = 0."""
+
+    def forward(self, z, t_frac):
+        return torch.zeros_like(z)
+
+
+class ScaledInput(torch.nn.Module):
+    """A dummy network eps_hat = c * z_t * (1 + t_frac), with one learnable c."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = torch.nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, z, t_frac):
+        return self.c * z * (1 + t_frac.view(-1, 1, 1, 1))
+
+
+def test_forward_closed_form_statistics():
+    s = schedules.linear()
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.full((20000, 1, 2, 2), 0.8)
+    for t in (1, 100, 500, 1000):
+        z = q_sample(s, x0, torch.tensor(t), torch.randn(x0.shape, generator=g))
+        ab = s.alpha_bar[t].item()
+        assert z.mean().item() == pytest.approx(ab**0.5 * 0.8, abs=0.01)
+        assert z.var().item() == pytest.approx(1 - ab, abs=0.01 + 0.02 * (1 - ab))
+
+
+def test_iterating_forward_steps_matches_closed_form():
+    """Composing q(z_t | z_{t-1}) t times has the closed form's mean and variance."""
+    s = schedules.linear(T=200, beta_1=1e-3, beta_T=0.05)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.full((50000,), -0.5, dtype=torch.float64)
+    z = x0.clone()
+    for t in range(1, 121):
+        z = q_step(s, z, t, torch.randn(z.shape, generator=g, dtype=torch.float64))
+    ab = s.alpha_bar[120].item()
+    assert z.mean().item() == pytest.approx(ab**0.5 * -0.5, abs=0.01)
+    assert z.var().item() == pytest.approx(1 - ab, rel=0.02)
+
+
+def test_q_sample_validates():
+    s = schedules.linear(T=10)
+    x = torch.zeros(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="0..10"):
+        q_sample(s, x, torch.tensor([3, 11]), torch.zeros_like(x))
+    with pytest.raises(TypeError, match="integers"):
+        q_sample(s, x, torch.tensor([0.5, 0.2]), torch.zeros_like(x))
+    with pytest.raises(ValueError, match="noise shape"):
+        q_sample(s, x, torch.tensor([1, 2]), torch.zeros(2, 1, 4, 3))
+    assert torch.equal(q_sample(s, x + 1, torch.tensor([0, 0]), torch.randn_like(x)), x + 1)  # t=0 is clean
+
+
+def test_ddpm_step_with_known_eps_recovers_x0():
+    s = schedules.linear(T=100)
+    x0 = torch.linspace(-1, 1, 16).view(1, 1, 4, 4)
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    for t in (1, 37, 100):
+        z_t = q_sample(s, x0, torch.tensor(t), eps)
+        z_prev, x0_hat = ddpm_step(s, eps, t, z_t, None, sigma_kind="zero")
+        assert torch.allclose(x0_hat, x0, atol=1e-4)
+        # with the true eps the mean equals the posterior mean mu_tilde(z_t, x0)
+        mu = s.posterior_mean_coef_x0[t].item() * x0 + s.posterior_mean_coef_xt[t].item() * z_t
+        assert torch.allclose(z_prev, mu, atol=1e-4)
+
+
+def test_sigma_choices():
+    s = schedules.linear(T=10)
+    assert diffusion.sigma(s, 5, "beta") == pytest.approx(s.betas[5].item() ** 0.5)
+    assert diffusion.sigma(s, 5, "posterior") == pytest.approx(s.posterior_variance[5].item() ** 0.5)
+    assert diffusion.sigma(s, 5, "zero") == 0.0
+    with pytest.raises(ValueError, match="unknown sigma"):
+        diffusion.sigma(s, 5, "large")
+
+
+def test_sampler_shapes_seeding_and_determinism():
+    s = schedules.linear(T=30)
+    model = ScaledInput()
+    a = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7))
+    b = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7))
+    c = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(8))
+    assert a.images.shape == (3, 1, 5, 5) and a.trajectory is None
+    assert torch.equal(a.images, b.images)
+    assert not torch.allclose(a.images, c.images)
+    d = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7), trajectory=True)
+    assert torch.equal(d.images, a.images)
+    assert d.timesteps[0] == 30 and d.timesteps[-1] == 0 and len(d.timesteps) == 31
+    assert d.trajectory.shape == (31, 3, 1, 5, 5) and d.x0_trajectory.shape == (31, 3, 1, 5, 5)
+    assert torch.equal(d.trajectory[-1], a.images)
+    e = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7), trajectory=True, keep_every=7)
+    assert e.timesteps == [30, 23, 16, 9, 2, 0]
+    assert torch.equal(e.images, a.images)
+
+
+def test_sampler_pinned_numbers_on_zero_model():
+    """With eps_hat = 0 and sigma = 0, z_0 = z_T / sqrt(alpha_bar_T): a value known in closed form."""
+    s = schedules.linear(T=50)
+    g = torch.Generator().manual_seed(3)
+    z_T = torch.randn((2, 1, 3, 3), generator=torch.Generator().manual_seed(3))
+    out = sample(ZeroEps(), s, (2, 1, 3, 3), g, sigma_kind="zero").images
+    expected = z_T / torch.prod(s.alphas[1:]).sqrt().float()
+    assert torch.allclose(out, expected, rtol=1e-4)
+
+
+def test_sampler_bad_input():
+    s = schedules.linear(T=5)
+    with pytest.raises(TypeError, match="torch.Generator"):
+        sample(ZeroEps(), s, (1, 1, 2, 2), generator=0)
+    with pytest.raises(ValueError, match="shape must be"):
+        sample(ZeroEps(), s, (1, 2, 2), torch.Generator())
+    with pytest.raises(ValueError, match="unknown sigma"):
+        sample(ZeroEps(), s, (1, 1, 2, 2), torch.Generator(), sigma_kind="big")
+
+
+def test_sampler_restores_training_mode():
+    m = ScaledInput().train()
+    sample(m, schedules.linear(T=3), (1, 1, 2, 2), torch.Generator())
+    assert m.training
+
+
+def test_training_loss_values_and_options():
+    s = schedules.linear(T=100)
+    x0 = torch.zeros(256, 1, 8, 8)  # 16,384 noise values: the sample mean's std is about 0.011
+    # eps_hat = 0: the MSE equals E[eps^2] = 1 and the L1 equals E|eps| = sqrt(2/pi)
+    mse = training_loss(ZeroEps(), s, x0, torch.Generator().manual_seed(0), "mse")
+    l1 = training_loss(ZeroEps(), s, x0, torch.Generator().manual_seed(0), "l1")
+    assert mse.item() == pytest.approx(1.0, abs=0.05)
+    assert l1.item() == pytest.approx((2 / torch.pi) ** 0.5, abs=0.03)
+    assert training_loss(ZeroEps(), s, x0, torch.Generator().manual_seed(0), "smooth_l1").item() < mse.item()
+    with pytest.raises(ValueError, match="unknown loss"):
+        training_loss(ZeroEps(), s, x0, None, "huber")
+    m = ScaledInput()
+    loss = training_loss(m, s, x0, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert m.c.grad is not None and m.c.grad.abs() > 0
