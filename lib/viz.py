@@ -1,0 +1,151 @@
+"""Figures for the chapters: image grids, schedules, loss curves, and animations whose JavaScript
+player works in the static HTML book (no kernel needed)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib import animation
+
+from .schedules import Schedule
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images as uint8 (N, H, W): accepts uint8 arrays/tensors, or floats in the model range [-1, 1]."""
+    x = images.detach().cpu() if isinstance(images, torch.Tensor) else torch.as_tensor(np.asarray(images))
+    if x.ndim == 4:
+        if x.shape[1] != 1:
+            raise ValueError(f"expected single-channel images (N, 1, H, W), got {tuple(x.shape)}")
+        x = x[:, 0]
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"expected images shaped (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
+    if x.dtype == torch.uint8:
+        return x.numpy()
+    return (((x.float().clamp(-1, 1) + 1) / 2) * 255).round().to(torch.uint8).numpy()
+
+
+def tile(images, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """Tile N images into one array with ``nrow`` images per row and ``pad`` grey pixels between."""
+    x = to_uint8(images)
+    n, h, w = x.shape
+    nrow = nrow or int(np.ceil(np.sqrt(n)))
+    ncol_rows = int(np.ceil(n / nrow))
+    out = np.full((ncol_rows * (h + pad) + pad, nrow * (w + pad) + pad), 128, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = x[i]
+    return out
+
+
+def show_grid(images, nrow: int | None = None, ax=None, title: str | None = None):
+    """Show images as one grid (white digits on black, as MNIST)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3, 3))
+    ax.imshow(tile(images, nrow), cmap="gray", vmin=0, vmax=255)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_schedules(schedules: Sequence[Schedule], ax=None):
+    """alpha_bar_t against t for each schedule."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for s in schedules:
+        t = np.arange(s.T + 1)
+        ax.plot(t, s.alpha_bar.numpy(), label=f"{s.name} (alpha_bar_T = {s.alpha_bar[-1].item():.1e})")
+    ax.set_xlabel("t")
+    ax.set_ylabel(r"$\bar\alpha_t$")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    window = max(1, min(window, len(v)))
+    return np.convolve(v, np.ones(window) / window, mode="valid")
+
+
+def plot_loss_curves(history: dict, axes=None, label: str = ""):
+    """Per-iteration training loss (raw and smoothed) and per-epoch training/validation loss."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    it = np.asarray(history["iter_loss"])
+    per_epoch = len(it) / max(1, len(history["epoch"]))
+    ax = axes[0]
+    ax.plot(np.arange(1, len(it) + 1), it, lw=0.3, alpha=0.35, label=f"{label} per iteration".strip())
+    w = max(1, int(per_epoch))
+    ax.plot(np.arange(w, len(it) + 1), moving_average(it, w), lw=1.5, label=f"{label} mean of last {w}".strip())
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    ax = axes[1]
+    ax.plot(history["epoch"], history["train_loss"], "o-", ms=2, label=f"{label} training".strip())
+    ax.plot(history["epoch"], history["val_loss"], "s--", ms=2, label=f"{label} validation".strip())
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean loss per epoch")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return axes
+
+
+def plot_grids_by_epoch(history: dict, nrow: int = 4):
+    """The sample grids recorded during training, one panel per recorded epoch (same noise each time)."""
+    epochs, grids = history["grid_epochs"], history["grids"]
+    fig, axes = plt.subplots(1, len(epochs), figsize=(2.3 * len(epochs), 2.6), squeeze=False)
+    for ax, e, g in zip(axes[0], epochs, grids):
+        show_grid(g, nrow, ax=ax, title=f"epoch {e}")
+    fig.tight_layout()
+    return fig
+
+
+def animate(frames: Sequence, titles: Sequence[str], nrow: int | None = None, rows: Sequence[str] | None = None,
+            interval: int = 150, scale: float = 1.0):
+    """A matplotlib animation over ``frames``; each frame is an image batch, or a tuple of batches
+    shown as labelled rows (``rows``). Return it as ``HTML(anim.to_jshtml())`` for the book."""
+    frames = [f if isinstance(f, (tuple, list)) else (f,) for f in frames]
+    if len(frames) != len(titles):
+        raise ValueError(f"{len(frames)} frames but {len(titles)} titles")
+    k = len(frames[0])
+    tiles = [[tile(b, nrow) for b in f] for f in frames]
+    h, w = tiles[0][0].shape
+    fig, axes = plt.subplots(k, 1, figsize=(scale * w / 40, scale * (h / 40 * k + 0.4)), squeeze=False, dpi=72)
+    ims = []
+    for j, ax in enumerate(axes[:, 0]):
+        ims.append(ax.imshow(tiles[0][j], cmap="gray", vmin=0, vmax=255))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if rows:
+            ax.set_ylabel(rows[j], fontsize=8)
+    suptitle = fig.suptitle(titles[0], fontsize=9)
+    fig.tight_layout()
+
+    def update(i):
+        for im, t in zip(ims, tiles[i]):
+            im.set_data(t)
+        suptitle.set_text(titles[i])
+        return (*ims, suptitle)
+
+    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def jshtml(anim, embed_limit_mb: float = 5.0):
+    """The animation as an HTML object carrying its frames and a JavaScript player with a slider."""
+    from IPython.display import HTML
+
+    import matplotlib
+
+    with matplotlib.rc_context({"animation.embed_limit": embed_limit_mb}):
+        return HTML(anim.to_jshtml(default_mode="once"))

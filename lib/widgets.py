@@ -1,0 +1,62 @@
+"""ipywidgets sliders for JupyterLab (they need a running kernel). Each chapter pairs a slider with
+a :func:`lib.viz.animate` player, which works in the static HTML book as well."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from .diffusion import SampleResult, q_sample
+from .schedules import Schedule
+from .viz import show_grid
+
+
+def _slider_view(render, slider):
+    import ipywidgets as widgets
+
+    out = widgets.Output()
+
+    def redraw(change=None):
+        with out:
+            out.clear_output(wait=True)
+            render(slider.value)
+            plt.show()
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([slider, out])
+
+
+def forward_slider(schedule: Schedule, x0: torch.Tensor, generator: torch.Generator, step: int = 1):
+    """Slide t from 0 to T: z_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, with one fixed eps."""
+    import ipywidgets as widgets
+
+    eps = torch.randn(x0.shape, generator=generator)
+    slider = widgets.IntSlider(value=0, min=0, max=schedule.T, step=step, description="t",
+                               continuous_update=True, layout=widgets.Layout(width="60%"))
+
+    def render(t):
+        z = q_sample(schedule, x0, torch.tensor(t), eps)
+        _, ax = plt.subplots(figsize=(1.2 * x0.shape[0], 1.6))
+        show_grid(z, nrow=x0.shape[0], ax=ax,
+                  title=f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].item():.4f}")
+
+    return _slider_view(render, slider)
+
+
+def trajectory_slider(result: SampleResult):
+    """Slide through a reverse trajectory stored by ``sample(..., trajectory=True)``: z_t and x0_hat."""
+    import ipywidgets as widgets
+
+    if result.trajectory is None:
+        raise ValueError("this SampleResult has no trajectory; sample with trajectory=True")
+    n = len(result.timesteps)
+    slider = widgets.IntSlider(value=0, min=0, max=n - 1, description="step",
+                               layout=widgets.Layout(width="60%"))
+
+    def render(i):
+        k = result.trajectory.shape[1]
+        fig, axes = plt.subplots(2, 1, figsize=(1.2 * k, 3.2))
+        show_grid(result.trajectory[i], nrow=k, ax=axes[0], title=f"z_t at t = {result.timesteps[i]}")
+        show_grid(result.x0_trajectory[i], nrow=k, ax=axes[1], title="predicted x0_hat")
+
+    return _slider_view(render, slider)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command (README: `make test`): library tests with pytest, and every chapter executed by
+# nbval in short mode. Chapters are py:percent files; nbval collects only .ipynb, so they are
+# converted into _build/nbval first (never into book/, where a reader's paired notebooks live).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-python}
+export DIFFUSION_BOOK_SHORT=${DIFFUSION_BOOK_SHORT:-1}
+export MPLBACKEND=Agg
+rm -rf _build/nbval && mkdir -p _build/nbval
+for src in book/*.py; do
+  "$PY" -m jupytext --quiet --to ipynb --output "_build/nbval/$(basename "${src%.py}").ipynb" "$src"
+done
+exec "$PY" -m pytest tests _build/nbval --nbval-lax --nbval-current-env -p no:cacheprovider "$@"
