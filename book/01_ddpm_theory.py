@@ -144,7 +144,7 @@ widgets.forward_slider(schedule, digits, torch.Generator().manual_seed(1), step=
 
 # %%
 eps = torch.randn(digits.shape, generator=torch.Generator().manual_seed(1))
-ts = list(range(0, 1001, 40))
+ts = [0, 10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000]  # denser where the digit fades
 frames = [diffusion.q_sample(schedule, digits, torch.tensor(t), eps) for t in ts]
 viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].item():.3f}" for t in ts], nrow=4))
 
@@ -274,18 +274,25 @@ assert s_gen["mid-grey share"] < 0.25
 #
 # `sample(..., trajectory=True)` keeps $z_t$ and the network's $\hat x_0$ along the way. The slider
 # (JupyterLab) and the player (rendered book) show both rows: the top row is the sample as it is
-# denoised, the bottom row what the network believes the final digit will be at that step. Early on
-# $\hat x_0$ is a blurry average digit; the identity of the digit is settled long before the noise is gone.
+# denoised, the bottom row what the network believes the final digit will be at that step. Near $t = T$,
+# $\hat x_0$ divides the network's small errors by $\sqrt{\bar\alpha_t}$ (about 0.006 at $t = T$), so it is
+# mostly clipped noise; from the middle of the trajectory on it shows a blurry digit, and the digit's
+# shape is settled while $z_t$ still looks like noise.
 
 # %%
-n_traj = 4 if SHORT else 8
+n_traj = 4
 traj = diffusion.sample(trained.model, trained.schedule, (n_traj, 1, 28, 28), torch.Generator().manual_seed(7),
-                        trajectory=True, keep_every=40, precision=cfg.precision)
+                        trajectory=True, keep_every=10, precision=cfg.precision)
 widgets.trajectory_slider(traj)
 
+# %% [markdown]
+# The player shows a subset of the 101 stored steps, denser near the end where the digit appears
+# (the frames are embedded in the page, so fewer frames keep it light).
+
 # %%
-frames = list(zip(traj.trajectory, traj.x0_trajectory))
-viz.jshtml(viz.animate(frames, [f"t = {t}" for t in traj.timesteps], nrow=n_traj, rows=["z_t", "x0_hat"]))
+show = [traj.timesteps.index(t) for t in (1000, 800, 600, 500, 400, 300, 250, 200, 150, 100, 70, 40, 20, 10, 0)]
+frames = [(traj.trajectory[i], traj.x0_trajectory[i]) for i in show]
+viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=n_traj, rows=["z_t", "x0_hat"]))
 
 # %% [markdown]
 # ## Why the default runs in bfloat16 here

@@ -110,31 +110,40 @@ def plot_grids_by_epoch(history: dict, nrow: int = 4):
 
 
 def animate(frames: Sequence, titles: Sequence[str], nrow: int | None = None, rows: Sequence[str] | None = None,
-            interval: int = 150, scale: float = 1.0):
+            interval: int = 150, scale: int = 2):
     """A matplotlib animation over ``frames``; each frame is an image batch, or a tuple of batches
-    shown as labelled rows (``rows``). Return it as ``HTML(anim.to_jshtml())`` for the book."""
-    frames = [f if isinstance(f, (tuple, list)) else (f,) for f in frames]
+    shown as labelled rows (``rows``). Return it as ``HTML(anim.to_jshtml())`` (see :func:`jshtml`).
+
+    Each image pixel becomes ``scale`` x ``scale`` screen pixels with no interpolation, which keeps
+    the frames sharp and small (noise does not compress; resampled noise compresses even worse).
+    """
+    frames = [tuple(f) if isinstance(f, (tuple, list)) else (f,) for f in frames]
     if len(frames) != len(titles):
         raise ValueError(f"{len(frames)} frames but {len(titles)} titles")
-    k = len(frames[0])
+    if rows is not None and len(rows) != len(frames[0]):
+        raise ValueError(f"{len(rows)} row labels for {len(frames[0])} rows")
     tiles = [[tile(b, nrow) for b in f] for f in frames]
     h, w = tiles[0][0].shape
-    fig, axes = plt.subplots(k, 1, figsize=(scale * w / 40, scale * (h / 40 * k + 0.4)), squeeze=False, dpi=72)
+    k = len(tiles[0])
+    dpi, title_px, label_px = 100, 18, (14 if rows else 0)
+    width_px, height_px = w * scale + label_px, k * h * scale + title_px
+    fig = plt.figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     ims = []
-    for j, ax in enumerate(axes[:, 0]):
-        ims.append(ax.imshow(tiles[0][j], cmap="gray", vmin=0, vmax=255))
-        ax.set_xticks([])
-        ax.set_yticks([])
+    for j in range(k):
+        bottom = (k - 1 - j) * h * scale / height_px
+        ax = fig.add_axes([label_px / width_px, bottom, w * scale / width_px, h * scale / height_px])
+        ims.append(ax.imshow(tiles[0][j], cmap="gray", vmin=0, vmax=255, interpolation="nearest"))
+        ax.set_axis_off()
         if rows:
-            ax.set_ylabel(rows[j], fontsize=8)
-    suptitle = fig.suptitle(titles[0], fontsize=9)
-    fig.tight_layout()
+            fig.text(label_px / 2 / width_px, bottom + h * scale / height_px / 2, rows[j], rotation=90,
+                     ha="center", va="center", fontsize=8)
+    title = fig.text(0.5, 1 - title_px / 2 / height_px, titles[0], ha="center", va="center", fontsize=9)
 
     def update(i):
         for im, t in zip(ims, tiles[i]):
             im.set_data(t)
-        suptitle.set_text(titles[i])
-        return (*ims, suptitle)
+        title.set_text(titles[i])
+        return (*ims, title)
 
     anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
     plt.close(fig)

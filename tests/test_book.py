@@ -1,0 +1,54 @@
+"""The book's sources: every chapter is a valid py:percent file listed in the table of contents,
+and no committed .ipynb has drifted from its .py source."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "book").glob("*.py"))
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        files.append(entry["file"])
+    return files
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    listed = toc_files()
+    for ch in CHAPTERS:
+        assert f"book/{ch.stem}" in listed, f"{ch.name} is not in _toc.yml"
+    for f in listed:
+        assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".py", ".ipynb")), f"_toc.yml names missing {f}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_is_py_percent_and_round_trips(chapter):
+    text = chapter.read_text()
+    nb = jupytext.reads(text, fmt="py:percent")
+    assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    kinds = [c.cell_type for c in nb.cells]
+    assert kinds[0] == "markdown" and nb.cells[0].source.startswith("# "), "a chapter opens with its title"
+    assert "code" in kinds
+    again = jupytext.reads(jupytext.writes(nb, fmt="ipynb"), fmt="ipynb")
+    assert [(c.cell_type, c.source) for c in again.cells] == [(c.cell_type, c.source) for c in nb.cells]
+    for cell in nb.cells:  # the book never installs packages from a notebook
+        assert "%pip" not in cell.source and "!pip" not in cell.source
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
+def test_committed_notebooks_match_their_sources():
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for rel in tracked:
+        ipynb = ROOT / rel
+        source = ipynb.with_suffix(".py")
+        assert source.exists(), f"{rel} has no py:percent source"
+        a = jupytext.read(ipynb)
+        b = jupytext.reads(source.read_text(), fmt="py:percent")
+        assert [c.source for c in a.cells] == [c.source for c in b.cells], f"{rel} has drifted from {source.name}"
