@@ -22,6 +22,9 @@ def main(argv=None) -> int:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="network precision (default: auto)")
     p.add_argument("--limit", type=int, help="train on the first N images only (validation: N/4)")
+    p.add_argument("--metric-epochs", help="comma-separated epochs at which to score samples with FID/IS/KID "
+                   "and precision/recall on the book's classifier, e.g. 1,20,40 (default: none)")
+    p.add_argument("--metric-samples", type=int, help="samples scored at those epochs (default 256)")
     p.add_argument("--data", help="MNIST root (default: $DIFFUSION_BOOK_DATA, else a cache folder)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -33,6 +36,13 @@ def main(argv=None) -> int:
         overrides["epochs"] = a.epochs
     if a.precision:
         overrides["precision"] = a.precision
+    if a.metric_epochs:
+        try:
+            overrides["metric_epochs"] = tuple(int(e) for e in a.metric_epochs.split(","))
+        except ValueError:
+            p.error(f"--metric-epochs must be comma-separated integers, got {a.metric_epochs!r}")
+    if a.metric_samples is not None:
+        overrides["metric_samples"] = a.metric_samples
     limit = a.limit if a.limit is not None else (SHORT_TRAIN_LIMIT if short_mode() else None)
     if limit is not None:
         if limit < 1:

@@ -54,6 +54,8 @@ class TrainConfig:
     precision: str = "auto"
     train_limit: int | None = None  # use only the first N training images (short mode)
     val_limit: int | None = None
+    metric_epochs: tuple[int, ...] = ()  # epochs at which to score samples (FID, IS, ...); off by default
+    metric_samples: int = 256  # samples drawn for those scores
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -62,6 +64,8 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if self.metric_epochs and self.metric_samples < 2:
+            raise ValueError(f"metric_samples must be >= 2 to score samples, got {self.metric_samples}")
         if self.loss not in diffusion.LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {sorted(diffusion.LOSSES)}")
         resolve_precision(self.precision)
@@ -81,7 +85,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
-        for key in ("hidden", "sample_epochs"):
+        for key in ("hidden", "sample_epochs", "metric_epochs"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
@@ -107,7 +111,7 @@ def get_config(name: str, **overrides) -> TrainConfig:
 
 def new_history() -> dict:
     return {"iter_loss": [], "epoch": [], "train_loss": [], "val_loss": [], "epoch_seconds": [],
-            "grid_epochs": [], "grids": [], "precision": None}
+            "grid_epochs": [], "grids": [], "metric_epochs": [], "metrics": [], "precision": None}
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -208,6 +212,19 @@ def sample_grid(model, schedule, config, precision, device) -> torch.Tensor:
     return _grid_uint8(res.images)
 
 
+def sample_metrics(model, schedule, config, precision, device, classifier, data_root) -> dict:
+    """Score ``metric_samples`` fresh samples (a fixed seed) with :func:`lib.metrics.score`."""
+    from .metrics import score
+
+    g = torch.Generator().manual_seed(config.seed + 3)
+    chunks = []
+    for start in range(0, config.metric_samples, 256):
+        m = min(256, config.metric_samples - start)
+        chunks.append(diffusion.sample(model, schedule, (m, 1, 28, 28), g, precision=precision, device=device).images)
+    images = (to_unit_range(torch.cat(chunks)) * 255).round().to(torch.uint8)
+    return score(images, classifier, data_root=data_root)
+
+
 def train(
     config: TrainConfig,
     out_dir: str | os.PathLike,
@@ -217,6 +234,7 @@ def train(
     progress: bool = True,
     stop_after_epoch: int | None = None,
     log: Callable[[str], None] = print,
+    classifier_path: str | os.PathLike | None = None,
 ) -> dict:
     """Train ``config`` into ``out_dir``; return the history.
 
@@ -245,6 +263,11 @@ def train(
         raise CheckpointError(f"'{ckpt_path}' already exists; pass resume=True (--resume) to continue it "
                               f"or choose another output folder")
 
+    classifier = None
+    if config.metric_epochs:  # load it now, so a missing classifier fails before hours of training
+        from .classifier import load_classifier
+
+        classifier = load_classifier(classifier_path)
     precision = resolve_precision(config.precision, device)
     schedule = config.make_schedule()
     train_set = load_mnist("train", root=data_root, limit=config.train_limit)
@@ -296,13 +319,19 @@ def train(
             history["grid_epochs"].append(epoch)
             history["grids"].append(sample_grid(model, schedule, config, precision, device))
         history["epoch_seconds"].append(time.perf_counter() - t0)
+        if epoch in config.metric_epochs:  # timed separately: scoring is not training time
+            history.setdefault("metric_epochs", []).append(epoch)
+            history.setdefault("metrics", []).append(
+                sample_metrics(model, schedule, config, precision, device, classifier, data_root))
         save_checkpoint(ckpt_path, {
             "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
             "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "rng": {"generator": generator.get_state()}, "history": history,
         })
+        scores = (f", FID {history['metrics'][-1]['fid']:.2f}, IS {history['metrics'][-1]['is']:.2f}"
+                  if epoch in config.metric_epochs else "")
         log(f"epoch {epoch}/{config.epochs}: train {history['train_loss'][-1]:.4f}, "
-            f"val {history['val_loss'][-1]:.4f}, {history['epoch_seconds'][-1]:.0f} s -> {ckpt_path}")
+            f"val {history['val_loss'][-1]:.4f}{scores}, {history['epoch_seconds'][-1]:.0f} s -> {ckpt_path}")
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             break
     return history

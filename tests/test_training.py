@@ -99,3 +99,23 @@ def test_configs_are_valid_and_errors_clear():
         get_config("default", schedule="exp")
     with pytest.raises(ValueError, match="unknown loss"):
         dataclasses.replace(d, loss="huber")
+
+
+def test_metrics_recorded_at_chosen_epochs(fake_mnist, tmp_path, monkeypatch):
+    from lib import metrics
+    from lib.classifier import MNISTClassifier, save_classifier
+
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    cls = save_classifier(MNISTClassifier().eval(), {}, tmp_path / "cls.pt")
+    h = train(tiny(epochs=2, metric_epochs=(2,), metric_samples=8), tmp_path / "r", data_root=fake_mnist,
+              progress=False, log=quiet, classifier_path=cls)
+    assert h["metric_epochs"] == [2] and set(h["metrics"][0]) >= {"fid", "is", "kid", "precision", "recall"}
+    assert h["metrics"][0]["n"] == 8
+
+
+def test_metrics_need_a_classifier_before_training(fake_mnist, tmp_path):
+    with pytest.raises(CheckpointError, match="no classifier"):
+        train(tiny(metric_epochs=(1,)), tmp_path / "r", data_root=fake_mnist, progress=False, log=quiet,
+              classifier_path=tmp_path / "missing.pt")
+    assert not (tmp_path / "r").exists()

@@ -1,0 +1,312 @@
+"""Sample-quality metrics on features that mean something for MNIST.
+
+FID (Heusel et al. 2017) and KID go through torchmetrics with the book's MNIST classifier
+(:mod:`lib.classifier`) as the feature module; the Inception Score (Salimans et al. 2016) through
+torchmetrics' ``InceptionScore`` fed with the classifier's logits, one split, so it is exactly
+exp(E_x KL(p(y|x) || p_hat(y))) with p_hat the empirical marginal of the scored images; generative
+precision and recall (Kynkaanniemi et al. 2019) are implemented here on the same features.
+
+Images everywhere are uint8 (N, 28, 28) or (N, 1, 28, 28), 0 = background, or floats in [0, 1].
+The test set's features are computed once per (classifier, data) pair and cached on disk.
+
+``python -m lib.metrics FILE.npz [--n N]`` scores a file written by ``lib.sample``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import cli
+from .classifier import LoadedClassifier, load_classifier
+from .data import load_mnist
+
+#: Environment variable naming the folder for cached reference features.
+CACHE_ENV = "DIFFUSION_BOOK_CACHE"
+#: The InceptionV3 weights file torchmetrics/torch-fidelity use for the standard FID.
+INCEPTION_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
+
+
+class MissingWeightsError(FileNotFoundError):
+    """The standard InceptionV3 weights are needed but were not supplied."""
+
+
+def as_uint8_images(images) -> torch.Tensor:
+    """Validate and convert images to uint8 (N, 1, 28, 28)."""
+    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images.detach().cpu()
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"images must have shape (N, 28, 28) or (N, 1, 28, 28), got {tuple(x.shape)}")
+    if x.shape[0] < 2:
+        raise ValueError(f"need at least 2 images to compare distributions, got {x.shape[0]}")
+    if x.dtype == torch.uint8:
+        return x
+    if not torch.is_floating_point(x):
+        raise ValueError(f"images must be uint8 in [0, 255] or floats in [0, 1], got dtype {x.dtype}")
+    if not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError("float images must be finite and lie in [0, 1] (use uint8 for 0..255)")
+    return (x * 255).round().to(torch.uint8)
+
+
+class ClassifierFeatures(nn.Module):
+    """torchmetrics feature module: uint8 (N, 1, 28, 28) -> classifier features (or logits)."""
+
+    def __init__(self, classifier: nn.Module, output: str = "features"):
+        super().__init__()
+        if output not in ("features", "logits"):
+            raise ValueError(f"output must be 'features' or 'logits', got {output!r}")
+        self.classifier = classifier.eval()
+        self.output = output
+        self.num_features = classifier.num_features if output == "features" else 10
+
+    def train(self, mode: bool = True):  # never leaves eval mode (BatchNorm statistics are fixed)
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, imgs: torch.Tensor) -> torch.Tensor:
+        if imgs.dtype != torch.uint8:
+            raise TypeError(f"ClassifierFeatures takes uint8 images, got {imgs.dtype}")
+        x = imgs.float() / 127.5 - 1.0
+        out = []
+        for i in range(0, len(x), 1000):
+            chunk = x[i:i + 1000]
+            out.append(self.classifier.features(chunk) if self.output == "features" else self.classifier(chunk))
+        return torch.cat(out)
+
+
+# ----------------------------------------------------------------------------- reference cache
+
+def cache_dir() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "diffusion-book" / "metrics"
+
+
+def reference_features(classifier: LoadedClassifier, data_root=None, split: str = "test") -> dict:
+    """Features and logits of an MNIST split, cached on disk by classifier and data checksum."""
+    data = load_mnist(split, root=data_root)
+    images = ((data.images + 1) * 127.5).round().to(torch.uint8)
+    data_sha = hashlib.sha256(images.numpy().tobytes()).hexdigest()
+    path = cache_dir() / f"ref-{split}-{classifier.sha256[:16]}-{data_sha[:16]}.pt"
+    if path.exists():
+        try:
+            ref = torch.load(path, map_location="cpu", weights_only=True)
+            if ref.get("classifier_sha256") == classifier.sha256 and ref.get("data_sha256") == data_sha:
+                return ref
+        except Exception:
+            pass  # unreadable cache: recompute
+    ref = {"features": ClassifierFeatures(classifier.model)(images),
+           "logits": ClassifierFeatures(classifier.model, "logits")(images),
+           "labels": data.labels, "classifier_sha256": classifier.sha256, "data_sha256": data_sha, "split": split}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(ref, tmp)
+    os.replace(tmp, path)
+    return ref
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def _quiet(fn):
+    """Silence torchmetrics' warnings about states set directly rather than through update()."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*(before the ``update``|will save all extracted|degrees of freedom)")
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_quiet
+def fid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Module) -> float:
+    """FID through torchmetrics' FrechetInceptionDistance, with its real-feature state filled from
+    precomputed features (identical to feeding the real images through the same module)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=False)
+    r = real.double()
+    metric.real_features_sum = r.sum(0)
+    metric.real_features_cov_sum = r.t().mm(r)
+    metric.real_features_num_samples = torch.tensor(len(r)).long()
+    f = fake.double()
+    metric.fake_features_sum = f.sum(0)
+    metric.fake_features_cov_sum = f.t().mm(f)
+    metric.fake_features_num_samples = torch.tensor(len(f)).long()
+    metric.orig_dtype = torch.float32
+    return float(metric.compute())
+
+
+@_quiet
+def kid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Module, subsets: int = 50,
+                      subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """KID (mean, std over subsets) through torchmetrics' KernelInceptionDistance."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    size = min(subset_size, len(real), len(fake))
+    metric = KernelInceptionDistance(feature=ClassifierFeatures(classifier), subsets=subsets, subset_size=size)
+    metric.real_features = [real.float()]
+    metric.fake_features = [fake.float()]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+@_quiet
+def inception_score_from_logits(logits: torch.Tensor, classifier: nn.Module) -> float:
+    """IS = exp(E_x KL(p(y|x) || p_hat(y))), torchmetrics' InceptionScore with one split."""
+    from torchmetrics.image.inception import InceptionScore
+
+    metric = InceptionScore(feature=ClassifierFeatures(classifier, "logits"), splits=1)
+    metric.features = [logits.float()]
+    mean, _ = metric.compute()
+    return float(mean)
+
+
+def _knn_radii(x: torch.Tensor, k: int, chunk: int = 1024) -> torch.Tensor:
+    """Distance from each point to its k-th nearest neighbour in x (itself excluded)."""
+    radii = []
+    for i in range(0, len(x), chunk):
+        d = torch.cdist(x[i:i + chunk], x)
+        radii.append(d.kthvalue(k + 1, dim=1).values)  # the 1st smallest is the point itself (0)
+    return torch.cat(radii)
+
+
+def _coverage(ref: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """For each query point: is it inside at least one ball (ref_i, radii_i)?"""
+    inside = []
+    for i in range(0, len(query), chunk):
+        d = torch.cdist(query[i:i + chunk], ref)
+        inside.append((d <= radii[None, :]).any(dim=1))
+    return torch.cat(inside)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Kynkaanniemi et al. (2019): precision = share of fake points inside the real manifold (union
+    of k-NN balls around real points); recall = share of real points inside the fake manifold."""
+    if k < 1 or k >= min(len(real), len(fake)):
+        raise ValueError(f"k must be between 1 and the smaller set size - 1, got k={k} with "
+                         f"{len(real)} real and {len(fake)} fake points")
+    real, fake = real.float(), fake.float()
+    precision = _coverage(real, _knn_radii(real, k), fake).float().mean().item()
+    recall = _coverage(fake, _knn_radii(fake, k), real).float().mean().item()
+    return precision, recall
+
+
+def score(images, classifier: LoadedClassifier | None = None, data_root=None, seed: int = 0, k: int = 3) -> dict:
+    """All classifier-feature metrics of ``images`` against the MNIST test set.
+
+    FID and KID use all 10,000 test images; precision/recall use a seeded random subset of the test
+    set of the same size as ``images`` (the estimator assumes equal sizes).
+    """
+    imgs = as_uint8_images(images)
+    classifier = classifier or load_classifier()
+    ref = reference_features(classifier, data_root)
+    feats = ClassifierFeatures(classifier.model)(imgs)
+    logits = ClassifierFeatures(classifier.model, "logits")(imgs)
+    n = len(imgs)
+    g = torch.Generator().manual_seed(seed)
+    real_sub = ref["features"][torch.randperm(len(ref["features"]), generator=g)[:n]]
+    kid_mean, kid_std = kid_from_features(ref["features"], feats, classifier.model, seed=seed)
+    precision, recall = precision_recall(real_sub, feats, k=min(k, n - 1))
+    return {"fid": fid_from_features(ref["features"], feats, classifier.model), "kid": kid_mean,
+            "kid_std": kid_std, "is": inception_score_from_logits(logits, classifier.model),
+            "precision": precision, "recall": recall, "n": n}
+
+
+# ----------------------------------------------------------------------------- InceptionV3 (papers)
+
+def inception_fid_metric(weights_path: str | os.PathLike | None):
+    """The standard InceptionV3 FID (2048 features), for comparison with papers.
+
+    This machine cannot download the weights: pass the local file torchmetrics would otherwise
+    fetch. Raises :class:`MissingWeightsError` saying what is missing and how to supply it.
+    """
+    how = (f"the standard FID needs the InceptionV3 weights file '{INCEPTION_WEIGHTS_NAME}' (torch-fidelity's "
+           f"FID InceptionV3, the one pytorch-fid and torchmetrics use); download it on a machine with internet "
+           f"and pass its path (--inception-weights PATH)")
+    if weights_path is None:
+        raise MissingWeightsError(f"no InceptionV3 weights given: {how}")
+    path = Path(weights_path)
+    if not path.is_file():
+        raise MissingWeightsError(f"InceptionV3 weights not found at '{path}': {how}")
+    try:
+        import torch_fidelity  # noqa: F401
+    except ImportError:
+        raise MissingWeightsError("the standard FID also needs the torch-fidelity package: "
+                                  "pip install torch-fidelity") from None
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    return FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path), normalize=False)
+
+
+def inception_fid(images, reference, weights_path) -> float:
+    """Standard FID between two uint8 image sets, as 3-channel copies (InceptionV3 resizes to 299)."""
+    metric = inception_fid_metric(weights_path)
+    for batch, real in ((as_uint8_images(reference), True), (as_uint8_images(images), False)):
+        for i in range(0, len(batch), 100):
+            metric.update(batch[i:i + 100].expand(-1, 3, -1, -1).contiguous(), real=real)
+    return float(metric.compute())
+
+
+# ----------------------------------------------------------------------------- command line
+
+def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
+    """Read the ``images`` array of a ``lib.sample`` file, with a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: '{path}'")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            names = list(f.files)
+            images = f["images"] if "images" in names else None
+    except Exception as exc:
+        raise ValueError(f"'{path}' is not a readable .npz file ({type(exc).__name__}); "
+                         f"write one with python -m lib.sample") from None
+    if images is None:
+        raise ValueError(f"'{path}' has no 'images' array (it holds {sorted(names)}); write one with python -m lib.sample")
+    return as_uint8_images(images)
+
+
+def main(argv=None) -> int:
+    p = cli.Parser(prog="python -m lib.metrics", description=__doc__.split("\n")[0])
+    p.add_argument("file", help="an .npz with an 'images' array, as written by python -m lib.sample")
+    p.add_argument("--n", type=int, help="score only the first N images")
+    p.add_argument("--classifier", help="classifier file (default: the shipped one)")
+    p.add_argument("--inception-weights", help="also compute the standard InceptionV3 FID with these weights")
+    p.add_argument("--data", help="MNIST root")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    if a.n is not None and a.n < 2:
+        p.error(f"--n must be >= 2, got {a.n}")
+    images = load_npz_images(a.file)
+    if a.n is not None:
+        if a.n > len(images):
+            p.error(f"--n {a.n} exceeds the {len(images)} images in the file")
+        images = images[:a.n]
+    if a.inception_weights is not None:
+        inception_fid_metric(a.inception_weights)  # fail early, before the long part
+    result = score(images, load_classifier(a.classifier), data_root=a.data, seed=a.seed)
+    if a.inception_weights is not None:
+        test = load_mnist("test", root=a.data)
+        result["fid_inception"] = inception_fid(images, ((test.images + 1) * 127.5).round().to(torch.uint8),
+                                                a.inception_weights)
+    print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main, prog="python -m lib.metrics"))

@@ -1,0 +1,148 @@
+import numpy as np
+import pytest
+import torch
+
+from lib import cli, metrics
+from lib.classifier import MNISTClassifier, load_classifier, save_classifier
+from lib.metrics import (ClassifierFeatures, MissingWeightsError, as_uint8_images, fid_from_features,
+                         inception_score_from_logits, precision_recall)
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return MNISTClassifier().eval()
+
+
+def exact_standard(n, d, seed):
+    """n points whose sample mean is exactly 0 and sample covariance (n - 1 denominator) exactly I."""
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    x = x - x.mean(0)
+    cov = x.t().mm(x) / (n - 1)
+    return x @ torch.linalg.inv(torch.linalg.cholesky(cov)).t()
+
+
+def test_fid_of_a_set_with_itself_is_zero(net):
+    f = torch.randn(500, 128, generator=torch.Generator().manual_seed(1))
+    assert abs(fid_from_features(f, f, net)) < 1e-6
+
+
+def test_fid_closed_form_gaussians(net):
+    # FID(N(0, I), N(mu, s^2 I)) = |mu|^2 + d (1 - s)^2
+    d, s = 8, 1.5
+    x = exact_standard(2000, d, 2)
+    mu = torch.arange(d, dtype=torch.float64) / 4
+    y = mu + s * exact_standard(3000, d, 3)
+    expected = float((mu**2).sum() + d * (1 - s) ** 2)
+    assert fid_from_features(x, y, net) == pytest.approx(expected, rel=1e-6)
+
+
+def test_fid_state_injection_matches_feeding_images(net):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    g = torch.Generator().manual_seed(4)
+    real = torch.randint(0, 256, (60, 1, 28, 28), generator=g, dtype=torch.uint8)
+    fake = torch.randint(0, 128, (50, 1, 28, 28), generator=g, dtype=torch.uint8)
+    fe = ClassifierFeatures(net)
+    m = FrechetInceptionDistance(feature=fe)
+    m.update(real, real=True)
+    m.update(fake, real=False)
+    assert fid_from_features(fe(real), fe(fake), net) == pytest.approx(float(m.compute()), rel=1e-5)
+
+
+@pytest.mark.parametrize("m", [1, 3, 10])
+def test_inception_score_of_one_hot_predictions_counts_classes(net, m):
+    n = 600
+    logits = torch.full((n, 10), -50.0)
+    logits[torch.arange(n), torch.arange(n) % m] = 50.0  # confident, classes used equally
+    assert inception_score_from_logits(logits, net) == pytest.approx(m, rel=1e-4)
+
+
+def test_inception_score_of_uniform_predictions_is_one(net):
+    assert inception_score_from_logits(torch.zeros(100, 10), net) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_precision_recall_on_toy_sets():
+    grid = torch.stack(torch.meshgrid(torch.arange(20.0), torch.arange(20.0), indexing="ij"), -1).reshape(-1, 2)
+    assert precision_recall(grid, grid.clone()) == (1.0, 1.0)
+    far = grid + 1000
+    assert precision_recall(grid, far) == (0.0, 0.0)
+    # fakes packed in one corner of the real support: all realistic (precision 1), little coverage
+    corner = grid[(grid[:, 0] < 5) & (grid[:, 1] < 5)]
+    corner = corner.repeat(16, 1) + 0.01 * torch.randn(len(corner) * 16, 2, generator=torch.Generator().manual_seed(0))
+    p, r = precision_recall(grid, corner)
+    assert p == 1.0 and r < 0.15
+    with pytest.raises(ValueError, match="k must be"):
+        precision_recall(grid[:3], grid[:3], k=3)
+
+
+def test_image_validation():
+    assert as_uint8_images(np.zeros((3, 28, 28), np.uint8)).shape == (3, 1, 28, 28)
+    assert as_uint8_images(torch.ones(2, 1, 28, 28)).max() == 255
+    with pytest.raises(ValueError, match="shape"):
+        as_uint8_images(np.zeros((3, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        as_uint8_images(np.full((3, 28, 28), 2.0))
+    with pytest.raises(ValueError, match="at least 2"):
+        as_uint8_images(np.zeros((1, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match="dtype"):
+        as_uint8_images(np.zeros((3, 28, 28), np.int64))
+
+
+def test_standard_fid_without_weights_says_what_is_missing(tmp_path):
+    with pytest.raises(MissingWeightsError, match="InceptionV3 weights.*--inception-weights"):
+        metrics.inception_fid_metric(None)
+    with pytest.raises(MissingWeightsError, match=f"not found at '{tmp_path / 'w.pth'}'"):
+        metrics.inception_fid_metric(tmp_path / "w.pth")
+
+
+@pytest.fixture
+def tiny_setup(tmp_path, fake_mnist, net, monkeypatch):
+    path = save_classifier(net, {"test_accuracy": 0.0}, tmp_path / "cls.pt")
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    return load_classifier(path), fake_mnist
+
+
+def test_reference_features_are_cached(tiny_setup, tmp_path):
+    cls, data = tiny_setup
+    a = metrics.reference_features(cls, data)
+    files = list((tmp_path / "cache").glob("ref-test-*.pt"))
+    assert len(files) == 1 and a["features"].shape == (60, 128)
+    b = metrics.reference_features(cls, data)
+    assert torch.equal(a["features"], b["features"])
+
+
+def test_score_reports_every_metric(tiny_setup):
+    cls, data = tiny_setup
+    images = np.random.default_rng(0).integers(0, 256, (40, 28, 28), dtype=np.uint8)
+    out = metrics.score(images, cls, data_root=data)
+    assert set(out) == {"fid", "kid", "kid_std", "is", "precision", "recall", "n"} and out["n"] == 40
+    assert 1.0 <= out["is"] <= 10.0 and 0 <= out["precision"] <= 1 and 0 <= out["recall"] <= 1
+
+
+def run_cli(argv, capsys):
+    try:
+        code = cli.run(metrics.main, argv, prog="python -m lib.metrics")
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err.strip()
+
+
+def test_cli_error_paths(tmp_path, capsys):
+    code, _, err = run_cli([str(tmp_path / "none.npz")], capsys)
+    assert code != 0 and "no such file" in err and "\n" not in err
+    np.savez(tmp_path / "other.npz", pictures=np.zeros((3, 28, 28), np.uint8))
+    code, _, err = run_cli([str(tmp_path / "other.npz")], capsys)
+    assert code != 0 and "no 'images' array" in err
+    np.savez(tmp_path / "shape.npz", images=np.zeros((3, 32, 32), np.uint8))
+    code, _, err = run_cli([str(tmp_path / "shape.npz")], capsys)
+    assert code != 0 and "shape" in err
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    code, _, err = run_cli([str(tmp_path / "junk.npz")], capsys)
+    assert code != 0 and "not a readable .npz" in err
+    np.savez(tmp_path / "ok.npz", images=np.zeros((3, 28, 28), np.uint8))
+    code, _, err = run_cli([str(tmp_path / "ok.npz"), "--n", "5"], capsys)
+    assert code != 0 and "exceeds the 3 images" in err
+    code, _, err = run_cli([str(tmp_path / "ok.npz"), "--inception-weights", str(tmp_path / "w.pth")], capsys)
+    assert code != 0 and "InceptionV3 weights not found" in err and "Traceback" not in err
