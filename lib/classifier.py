@@ -125,7 +125,7 @@ def train_classifier(epochs: int = 8, seed: int = 0, lr: float = 2e-3, batch_siz
     record = {"epochs": epochs, "seed": seed, "lr": lr, "batch_size": batch_size,
               "val_accuracy": accuracy(model, val.images, val.labels),
               "test_accuracy": accuracy(model, test.images, test.labels),
-              "train_seconds": round(time.perf_counter() - t0, 1), "torch": torch.__version__}
+              "train_seconds": round(time.perf_counter() - t0, 1), "torch": str(torch.__version__)}
     return model, record
 
 

@@ -21,11 +21,13 @@ def make_fake_mnist(root, n_train=240, n_test=60, seed=0):
     rng = np.random.default_rng(seed)
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
+    patterns = (np.random.default_rng(1234).random((10, 12, 12)) < 0.4).astype(np.uint8) * 255
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         images = np.zeros((n, 28, 28), np.uint8)
         labels = rng.integers(0, 10, n)
-        for i, lab in enumerate(labels):  # a bright bar whose position encodes the label
-            images[i, 4:24, 2 + 2 * lab:5 + 2 * lab] = 255
+        for i, lab in enumerate(labels):  # label k: one fixed random 12x12 stroke pattern, jittered
+            dy, dx = rng.integers(-3, 4, 2)
+            images[i, 8 + dy:20 + dy, 8 + dx:20 + dx] = patterns[lab]
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
     return root
