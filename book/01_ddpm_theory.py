@@ -59,8 +59,9 @@ print(f"short mode: {SHORT}")
 #
 # $$
 # q(z_t \mid x) = \mathcal{N}\!\left(z_t;\ \sqrt{\bar\alpha_t}\, x,\ (1-\bar\alpha_t) I\right),
-# \quad\text{i.e.}\quad z_t = \sqrt{\bar\alpha_t}\, x + \sqrt{1-\bar\alpha_t}\, \epsilon,\ \ \epsilon \sim \mathcal{N}(0, I).
 # $$ (eq-closed-form)
+#
+# that is, $z_t = \sqrt{\bar\alpha_t}\, x + \sqrt{1-\bar\alpha_t}\, \epsilon$ with $\epsilon \sim \mathcal{N}(0, I)$.
 #
 # The library implements {eq}`eq-forward-step` as `diffusion.q_step` and {eq}`eq-closed-form` as
 # `diffusion.q_sample`. We check that they agree: start many copies of one pixel value, apply the

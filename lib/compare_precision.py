@@ -23,6 +23,9 @@ def main(argv=None) -> int:
     p.add_argument("--config", default="default")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--limit", type=int, default=12000, help="training images used (default 12000)")
+    p.add_argument("--metric-samples", type=int, default=0,
+                   help="also score this many samples per precision at the last epoch (FID, IS, ...; "
+                        "needs the shipped classifier); default 0: off")
     p.add_argument("--data", help="MNIST root")
     p.add_argument("--out", default=str(RESULTS_DIR / "precision_comparison.json"))
     a = p.parse_args(argv)
@@ -32,14 +35,17 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="precision-"))
     try:
         for precision in ("fp32", "bf16"):
+            scoring = dict(metric_epochs=(a.epochs,), metric_samples=a.metric_samples) if a.metric_samples else {}
             config = get_config(a.config, precision=precision, epochs=a.epochs, train_limit=a.limit,
-                                val_limit=2000, sample_epochs=(a.epochs,))
+                                val_limit=2000, sample_epochs=(a.epochs,), **scoring)
             h = train(config, work / precision, data_root=a.data)
             runs[precision] = {
                 "iter_loss": h["iter_loss"], "train_loss": h["train_loss"], "val_loss": h["val_loss"],
                 "epoch_seconds": h["epoch_seconds"],  # includes validation and the sample grid
                 "grid": h["grids"][-1].tolist(),
             }
+            if h.get("metrics"):
+                runs[precision]["metrics"] = h["metrics"][-1]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = Path(a.out)
