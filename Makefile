@@ -15,8 +15,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# The execution cache is keyed on each chapter's code only: when a shipped checkpoint or result
+# changes, the cached outputs are stale, so drop the cache and execute the chapters again.
 book: $(STAMP)
+	@if [ -d _build/.jupyter_cache ] && [ -n "$$(find checkpoints results -type f -newer _build/.jupyter_cache)" ]; then \
+	  echo "checkpoints/ or results/ changed since the last build: executing the chapters again"; \
+	  rm -rf _build/.jupyter_cache; fi
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	touch _build/.jupyter_cache
 
 test: $(STAMP)
 	PY=$(PY) bash scripts/test.sh

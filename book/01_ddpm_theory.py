@@ -24,8 +24,9 @@
 # ```
 #
 # Everything here calls the book's library `lib`; no algorithm is re-implemented in the notebook.
-# The notation follows {cite:t}`prince2023understanding`: $x$ is a clean image, $z_t$ its noisy
-# version after $t$ steps; the algorithms are those of {cite:t}`ho2020denoising`.
+# Notation: $x$ (also written $x_0$, as in the library's `x0`) is a clean image and $z_t$ its noisy
+# version after $t$ steps, with $z_0 = x$; the latent $z$ follows {cite:t}`prince2023understanding`,
+# while $\beta_t$, $\alpha_t$ and $\bar\alpha_t$ and the algorithms are those of {cite:t}`ho2020denoising`.
 
 # %%
 import inspect
@@ -55,7 +56,10 @@ print(f"short mode: {SHORT}")
 # $$ (eq-forward-step)
 #
 # Composing Gaussians gives a closed form for any $t$ directly from $x$, with
-# $\alpha_t = 1 - \beta_t$ and $\bar\alpha_t = \prod_{s=1}^{t} \alpha_s$:
+# $\alpha_t = 1 - \beta_t$ and $\bar\alpha_t = \prod_{s=1}^{t} \alpha_s$. By induction: if
+# $z_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x + \sqrt{1-\bar\alpha_{t-1}}\,\epsilon'$, one more step gives mean
+# $\sqrt{\alpha_t}\sqrt{\bar\alpha_{t-1}}\,x = \sqrt{\bar\alpha_t}\,x$ and variance
+# $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$, so
 #
 # $$
 # q(z_t \mid x) = \mathcal{N}\!\left(z_t;\ \sqrt{\bar\alpha_t}\, x,\ (1-\bar\alpha_t) I\right),
@@ -103,7 +107,7 @@ assert abs(schedule.alpha_bar[-1].item() - 4.04e-5) < 0.01e-5
 #
 # The schedule decides how fast information is destroyed. `lib.schedules` offers four, each a pure
 # function returning one immutable object with $\beta_t$, $\alpha_t$, $\bar\alpha_t$ and the
-# posterior terms used below:
+# terms of the posterior $q(z_{t-1} \mid z_t, x)$ discussed under sampling:
 #
 # - **linear** {cite:p}`ho2020denoising`: $\beta_t$ evenly spaced from $\beta_1$ to $\beta_T$;
 # - **quadratic**: $\sqrt{\beta_t}$ evenly spaced;
@@ -127,11 +131,18 @@ plt.tight_layout()
 plt.show()
 
 half = {s.name: s.alpha_bar[500].item() for s in all_schedules}
+print("alpha_bar_T:", {s.name: f"{s.alpha_bar[-1].item():.1e}" for s in all_schedules})
 print("alpha_bar at t = T/2:", {k: round(v, 4) for k, v in half.items()})
 # The cosine schedule keeps more of the signal in the middle of the process than the linear one.
 assert half["cosine"] > half["linear"]
 
 # %% [markdown]
+# The right panel shows the same information as a signal-to-noise ratio, on a log scale: a schedule
+# spends its steps where the ratio changes. The cosine schedule's drop at the very end comes from
+# clipping $\beta_t$ at 0.999, which drives $\bar\alpha_T$ to about $10^{-9}$. Note also the other end:
+# with the same $\beta_1, \beta_T$ the quadratic schedule leaves $\bar\alpha_T \approx 7\times10^{-4}$
+# ($\sqrt{\bar\alpha_T} \approx 0.03$), so its $z_T$ is noticeably less pure noise than the linear one's.
+#
 # ## The forward process on real digits
 #
 # Below, four test digits are noised with the linear schedule and one fixed draw of $\epsilon$
@@ -153,8 +164,10 @@ viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].
 # ## Training: predict the noise
 #
 # The reverse process $p_\theta(z_{t-1} \mid z_t)$ is a Gaussian whose mean is written through a
-# network $\epsilon_\theta(z_t, t)$ that predicts the noise in $z_t$. Ho et al. show that a simplified
-# variational bound reduces to a regression on that noise:
+# network $\epsilon_\theta(z_t, t)$ that predicts the noise in $z_t$. With that parametrisation, Ho et al.
+# show that the variational bound is a *weighted* sum over $t$ of noise-regression terms; dropping the
+# weights gives the simpler objective they train with (no longer a bound, and it gives small $t$ less
+# weight than the bound does):
 #
 # $$
 # L_\text{simple}(\theta) = \mathbb{E}_{x,\ t \sim \mathcal{U}\{1..T\},\ \epsilon \sim \mathcal{N}(0, I)}
@@ -164,6 +177,8 @@ viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].
 # **Algorithm 1** (training) repeats: take a batch of images, draw $t$ and $\epsilon$, form $z_t$ with
 # {eq}`eq-closed-form`, and take a gradient step on {eq}`eq-loss`. In the library this is one function;
 # the training loop around it (`lib.training.train`) only adds batching, Adam, logging and checkpoints.
+# The library's MSE averages over the 784 pixels (and the batch), so the losses printed below are
+# {eq}`eq-loss` divided by 784: a network that predicted $\hat\epsilon = 0$ would score 1.
 
 # %%
 print(inspect.getsource(diffusion.training_loss))
@@ -177,9 +192,18 @@ print(inspect.getsource(diffusion.training_loss))
 # %% [markdown]
 # ## Sampling: undo the noise
 #
-# The reverse step uses the posterior $q(z_{t-1} \mid z_t, x)$, which is Gaussian with variance
-# $\tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\beta_t$ and a mean in which $x$ is replaced by
-# the network's estimate. **Algorithm 2** (sampling) starts from $z_T \sim \mathcal{N}(0, I)$ and for
+# Given the clean image, the step back is known exactly: the posterior $q(z_{t-1} \mid z_t, x)$ is
+# Gaussian with mean and variance
+#
+# $$
+# \tilde\mu_t(z_t, x) = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}\, x + \frac{\sqrt{\alpha_t}\,(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}\, z_t,
+# \qquad \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\,\beta_t .
+# $$ (eq-posterior)
+#
+# The reverse model takes this mean with $x$ replaced by the network's estimate
+# $\hat x_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta(z_t, t))/\sqrt{\bar\alpha_t}$; substituting and
+# simplifying gives the update below. Only the mean comes from the posterior: the variance $\sigma_t^2$
+# is a separate choice. **Algorithm 2** (sampling) starts from $z_T \sim \mathcal{N}(0, I)$ and for
 # $t = T, \dots, 1$ sets
 #
 # $$
@@ -188,9 +212,11 @@ print(inspect.getsource(diffusion.training_loss))
 # $$ (eq-sampling)
 #
 # with no noise at the last step. Ho et al. found $\sigma_t^2 = \beta_t$ and $\sigma_t^2 = \tilde\beta_t$
-# to work about equally well; `lib.diffusion.sample` offers both and $\sigma_t = 0$. At every step the
-# network also implies an estimate of the clean image, $\hat x_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta)/\sqrt{\bar\alpha_t}$,
-# which the step returns alongside $z_{t-1}$.
+# to work about equally well; `lib.diffusion.sample` offers both (default $\beta_t$) and $\sigma_t = 0$,
+# which keeps only the mean of each step: a deterministic map from $z_T$, not DDIM
+# {cite:p}`song2021ddim`, and it gives over-smoothed samples. Each step also returns $\hat x_0$. Unlike
+# Ho et al.'s released code, the library does not clip $\hat x_0$ to $[-1, 1]$ inside the step; it is
+# clipped only when displayed.
 
 # %%
 print(inspect.getsource(diffusion.ddpm_step))
@@ -209,8 +235,8 @@ cfg = trained.config
 print(f"configuration '{cfg.name}': hidden {cfg.hidden}, {cfg.activation}, {cfg.schedule} schedule, T = {cfg.T}, "
       f"lr {cfg.lr}, batch {cfg.batch_size}")
 print(f"trained for {trained.epoch} of {cfg.epochs} planned epochs at precision {h['precision']}, "
-      f"{sum(h['epoch_seconds']) / 3600:.2f} h on this book's 2-core CPU "
-      f"({np.mean(h['epoch_seconds']):.0f} s per epoch, including validation and sample grids)")
+      f"{sum(h['epoch_seconds']) / 3600:.2f} h of wall-clock time on this book's 2-core CPU "
+      f"(median {np.median(h['epoch_seconds']):.0f} s per epoch, including validation and sample grids)")
 print(f"{len(h['iter_loss'])} iterations; last epoch: training loss {h['train_loss'][-1]:.4f}, "
       f"validation loss {h['val_loss'][-1]:.4f}")
 assert h["val_loss"][-1] < h["val_loss"][0], "validation loss should fall during training"
@@ -220,9 +246,11 @@ assert h["val_loss"][-1] < h["val_loss"][0], "validation loss should fall during
 #
 # Left: the loss of every iteration (faint) and its mean over the last epoch's worth of iterations.
 # Right: the mean training loss of each epoch, and the loss on the 5,000 held-out validation images,
-# computed with the same fixed noise at every epoch so that epochs are comparable. The per-iteration
-# loss is noisy because each batch draws its own $t$: the loss at large $t$ is much smaller than at
-# small $t$.
+# computed with the same fixed noise and timesteps at every epoch so that epochs are comparable. The
+# per-iteration loss is noisy because every image in a batch draws its own $t$ and its own noise, and
+# how hard the noise is to predict depends strongly on $t$. The epoch's training mean includes the
+# iterations at the start of the epoch, when the network was worse, which is why it can sit above the
+# validation loss measured at the end of the epoch.
 
 # %%
 viz.plot_loss_curves(h)
@@ -232,17 +260,19 @@ plt.show()
 # %% [markdown]
 # ### Samples during training
 #
-# At the recorded epochs the training loop drew 16 samples, always from the same starting noise and
-# sampler seed, so the panels differ only by what the network had learned.
+# At the recorded epochs (1, 20, 40, 60 and 100, those the run has reached; each panel is titled) the
+# training loop drew 16 samples, always from the same starting noise and sampler seed, so the panels
+# differ only by what the network had learned.
 
 # %%
 viz.plot_grids_by_epoch(h)
 plt.show()
 
 # %% [markdown]
-# ### Fresh samples from the final model
+# ### Fresh samples from the shipped checkpoint
 #
-# Here we draw new samples with Algorithm 2 ({eq}`eq-sampling`, $\sigma_t^2 = \beta_t$) and compare
+# Here we draw new samples from the checkpoint as shipped (its epoch is printed above and in the grid's
+# title) with Algorithm 2 ({eq}`eq-sampling`, $\sigma_t^2 = \beta_t$) and compare
 # simple pixel statistics with real test digits: MNIST is mostly black background with white strokes,
 # so most pixels should be near 0 or 1 and the mean brightness should be close to the test set's.
 
@@ -251,7 +281,7 @@ n_fresh = 16 if SHORT else 64
 result = diffusion.sample(trained.model, trained.schedule, (n_fresh, 1, 28, 28), torch.Generator().manual_seed(2024),
                           precision=cfg.precision, progress=True)
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-viz.show_grid(result.images, nrow=8, ax=axes[0], title=f"{n_fresh} samples (seed 2024)")
+viz.show_grid(result.images, nrow=8, ax=axes[0], title=f"{n_fresh} samples, epoch {trained.epoch} (seed 2024)")
 viz.show_grid(load_mnist("test", limit=n_fresh).images, nrow=8, ax=axes[1], title="test digits")
 plt.show()
 
@@ -269,15 +299,18 @@ assert s_gen["mid-grey share"] < 0.25
 
 # %% [markdown]
 # Pixel statistics are only a sanity check: they say the samples look like white strokes on black,
-# not that they are good digits. The metrics chapter measures sample quality properly.
+# not that they are good digits, and many samples of this small CNN are stroke-like shapes rather than
+# readable digits. Measuring sample quality properly (FID, IS and precision/recall on features of an
+# MNIST classifier) is the subject of a planned metrics chapter; `python -m lib.metrics` already does it.
 #
 # ### Stepping through a reverse trajectory
 #
 # `sample(..., trajectory=True)` keeps $z_t$ and the network's $\hat x_0$ along the way. The slider
 # (JupyterLab) and the player (rendered book) show both rows: the top row is the sample as it is
 # denoised, the bottom row what the network believes the final digit will be at that step. Near $t = T$,
-# $\hat x_0$ divides the network's small errors by $\sqrt{\bar\alpha_t}$ (about 0.006 at $t = T$), so it is
-# mostly clipped noise; from the middle of the trajectory on it shows a blurry digit, and the digit's
+# $\hat x_0$ multiplies any error in $\hat\epsilon$ by $\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}$ (about 157 at
+# $t = T$; the network's own error and its bf16 rounding both count), so it shows noise, clipped to
+# $[-1, 1]$ for display; from the middle of the trajectory on it shows a blurry digit, and the digit's
 # shape is settled while $z_t$ still looks like noise.
 
 # %%
@@ -298,11 +331,13 @@ viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=
 # %% [markdown]
 # ## Why the default runs in bfloat16 here
 #
-# This book's CPU runs bfloat16 natively (AVX-512 BF16), and the network trains about twice as fast
-# under `torch.autocast` in bf16 as in fp32 (`python -m lib.bench` prints the figures on your machine).
-# The library makes bf16 the default (`precision="auto"`) only where the hardware supports it, and only
-# because a side-by-side run showed it is no worse: the same configuration, seed and data, trained in
-# both precisions by `python -m lib.compare_precision`. Its record ships in `results/`.
+# This book's CPU runs bfloat16 natively (AVX-512 BF16), and the network trains faster under
+# `torch.autocast` in bf16 than in fp32 (`python -m lib.bench` prints the figures on your machine).
+# The library makes bf16 the default (`precision="auto"`) where the hardware runs it natively, because
+# a side-by-side run showed no loss of quality: the same configuration, seed and data, trained in
+# both precisions by `python -m lib.compare_precision`. Its record ships in `results/`. It is a short
+# run (a few epochs on a subset, validation on 2,000 images), so it speaks for early training; the
+# shipped model's own curves above are the evidence for the rest of the run.
 
 # %%
 import json
@@ -323,7 +358,10 @@ plt.tight_layout()
 plt.show()
 print(f"{record['epochs']} epochs on {record['train_images']} training images, seed {record['seed']}")
 for name, r in runs.items():
-    print(f"{name}: final training loss {r['train_loss'][-1]:.4f}, validation loss {r['val_loss'][-1]:.4f}")
+    print(f"{name}: final training loss {r['train_loss'][-1]:.4f}, validation loss {r['val_loss'][-1]:.4f}, "
+          f"{sum(r['epoch_seconds']):.0f} s in all")
+speedup = sum(runs["fp32"]["epoch_seconds"]) / sum(runs["bf16"]["epoch_seconds"])
+print(f"bf16 took {speedup:.1f}x less time than fp32 for the same epochs (including validation and sampling)")
 # "No worse": bf16's final validation loss within 2% of fp32's (or below it).
 assert runs["bf16"]["val_loss"][-1] <= 1.02 * runs["fp32"]["val_loss"][-1]
 
@@ -336,4 +374,4 @@ assert runs["bf16"]["val_loss"][-1] <= 1.02 * runs["fp32"]["val_loss"][-1]
 # - Training regresses the noise ({eq}`eq-loss`, Algorithm 1); sampling runs the learned reverse step
 #   {eq}`eq-sampling` $T$ times (Algorithm 2).
 # - The shipped model's curves, samples and trajectory above are computed from the checkpoint in the
-#   repository; `python -m lib.train default` reproduces it.
+#   repository, trained by `python -m lib.train default` (continued with `--resume` after each stop).

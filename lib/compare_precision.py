@@ -1,8 +1,9 @@
 """Train the same configuration from the same seed in fp32 and in bf16 autocast, side by side:
 ``python -m lib.compare_precision [--epochs E] [--limit N] [--out results/precision_comparison.json]``.
 
-The JSON holds, per precision, the per-iteration and per-epoch losses, images/s and the final
-16-sample grid from the same noise; chapter 1 plots it. It is the evidence behind making bf16 the
+The JSON holds, per precision, the per-iteration and per-epoch losses, the seconds per epoch
+(including validation and the sample grid) and the final 16-sample grid from the same noise, plus
+scores of fresh samples with ``--metric-samples``; chapter 1 plots it. It is the evidence behind making bf16 the
 default on CPUs that run it natively.
 """
 from __future__ import annotations

@@ -16,7 +16,8 @@ from .schedules import Schedule
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "smooth_l1": F.smooth_l1_loss}
 #: Choices of the reverse-process standard deviation sigma_t (Ho et al. Sec. 3.2):
-#: "beta" (sigma_t^2 = beta_t), "posterior" (sigma_t^2 = beta_tilde_t) and "zero" (deterministic).
+#: "beta" (sigma_t^2 = beta_t), "posterior" (sigma_t^2 = beta_tilde_t) and "zero" (only the mean of
+#: each step: deterministic given z_T, but not DDIM, and over-smoothed).
 SIGMAS = ("beta", "posterior", "zero")
 
 

@@ -30,7 +30,8 @@ class SinusoidalEmbedding(nn.Module):
 
 
 class ConvBlock(nn.Module):
-    """7x7 convolution (zero padding, size kept) -> LayerNorm over (C, H, W) -> activation."""
+    """k x k convolution (7 x 7 in the coursework; zero padding, size kept) -> LayerNorm over (C, H, W)
+    -> activation."""
 
     def __init__(self, c_in: int, c_out: int, image_size: int, kernel_size: int, activation: str):
         super().__init__()

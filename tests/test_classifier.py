@@ -42,5 +42,6 @@ def test_shipped_classifier_reaches_99_percent_on_the_test_set():
     except MNISTNotFoundError:
         pytest.skip("MNIST not available here (set DIFFUSION_BOOK_DATA); CI has it")
     acc = C.accuracy(loaded.model, test.images, test.labels)
-    assert acc == pytest.approx(loaded.meta["test_accuracy"], abs=1e-9)  # the recorded number is reproduced
+    # the recorded number is reproduced (to 2 of 10,000 images, allowing for other CPUs' float rounding)
+    assert acc == pytest.approx(loaded.meta["test_accuracy"], abs=2e-4)
     assert C.SHIPPED_CLASSIFIER.stat().st_size < 1_000_000
