@@ -4,6 +4,7 @@
   copied here from the ``django-static-mathjax`` package (MathJax 3.2.2), so equations render with no
   network access. Only the parts the pages use are copied (the bundle, its fonts, the TeX extensions
   it may autoload, the menu and the assistive-MathML code), about 3 MB.
+- pydata-sphinx-theme logs "Got invalid theme mode" on every page unless a default mode is set.
 - Jupyter Book 1.0.4 with Sphinx 7.4 registers sphinx-thebe's configuration script twice, which makes
   every page throw "Identifier 'THEBE_JS_URL' has already been declared"; identical scripts are
   kept once.
@@ -51,7 +52,14 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique
 
 
+def set_default_mode(app, pagename, templatename, context, doctree):
+    """pydata-sphinx-theme logs a console error ("Got invalid theme mode") when no mode is set."""
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+
+
 def setup(app):
+    app.connect("html-page-context", set_default_mode, priority=900)
     _mathjax_source()  # fail at the start of the build, not after executing every chapter
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("build-finished", copy_mathjax)

@@ -2,6 +2,7 @@
 player works in the static HTML book (no kernel needed)."""
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -157,4 +158,8 @@ def jshtml(anim, embed_limit_mb: float = 5.0):
     import matplotlib
 
     with matplotlib.rc_context({"animation.embed_limit": embed_limit_mb}):
-        return HTML(anim.to_jshtml(default_mode="once"))
+        html = anim.to_jshtml(default_mode="once")
+    # matplotlib links a Font Awesome stylesheet from a CDN that the player does not need (its buttons
+    # are inline SVG); drop it so the page makes no request that fails offline.
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">\s*', "", html)
+    return HTML(html)
