@@ -102,6 +102,11 @@ CONFIGS: dict[str, TrainConfig] = {
 }
 
 
+#: Fields a resumed run may change: the target length, and what is measured along the way (scoring
+#: samples uses its own generator and leaves the training generator and the weights untouched).
+OBSERVATION_FIELDS = ("epochs", "metric_epochs", "metric_samples")
+
+
 def get_config(name: str, **overrides) -> TrainConfig:
     """A named configuration, with fields replaced by ``overrides``."""
     if name not in CONFIGS:
@@ -238,8 +243,9 @@ def train(
 ) -> dict:
     """Train ``config`` into ``out_dir``; return the history.
 
-    With ``resume=True`` the run continues from ``out_dir/checkpoint.pt`` (its stored config wins,
-    except ``epochs``, which may be raised to extend a run). Without it, an existing checkpoint is
+    With ``resume=True`` the run continues from ``out_dir/checkpoint.pt``; the configuration must
+    match the stored one except for :data:`OBSERVATION_FIELDS` (``epochs`` may be raised to extend a
+    run, and the epochs at which samples are scored may change). Without it, an existing checkpoint is
     an error, so a finished run is never overwritten by accident. ``stop_after_epoch`` ends this
     call early (the checkpoint is still written), used to test exact resumption.
     """
@@ -253,7 +259,7 @@ def train(
         state = read_checkpoint(ckpt_path)
         stored = TrainConfig.from_dict(state["config"])
         differ = [f.name for f in dataclasses.fields(TrainConfig)
-                  if f.name != "epochs" and getattr(stored, f.name) != getattr(config, f.name)]
+                  if f.name not in OBSERVATION_FIELDS and getattr(stored, f.name) != getattr(config, f.name)]
         if differ:
             detail = ", ".join(f"{k}: stored {getattr(stored, k)!r}, given {getattr(config, k)!r}" for k in differ)
             raise CheckpointError(f"cannot resume '{ckpt_path}' with a different configuration ({detail})")

@@ -119,3 +119,18 @@ def test_metrics_need_a_classifier_before_training(fake_mnist, tmp_path):
         train(tiny(metric_epochs=(1,)), tmp_path / "r", data_root=fake_mnist, progress=False, log=quiet,
               classifier_path=tmp_path / "missing.pt")
     assert not (tmp_path / "r").exists()
+
+
+def test_resume_may_change_what_is_measured_but_not_how_it_trains(fake_mnist, tmp_path, monkeypatch):
+    from lib import metrics
+    from lib.classifier import MNISTClassifier, save_classifier
+
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    cls = save_classifier(MNISTClassifier().eval(), {}, tmp_path / "cls.pt")
+    straight = train(tiny(epochs=3), tmp_path / "a", data_root=fake_mnist, progress=False, log=quiet)
+    train(tiny(epochs=1), tmp_path / "b", data_root=fake_mnist, progress=False, log=quiet)
+    scored = train(tiny(epochs=3, metric_epochs=(2,), metric_samples=4), tmp_path / "b", resume=True,
+                   data_root=fake_mnist, progress=False, log=quiet, classifier_path=cls)
+    assert scored["metric_epochs"] == [2]
+    assert scored["iter_loss"] == straight["iter_loss"]  # scoring at epoch 2 did not disturb epoch 3
+    assert read_checkpoint(tmp_path / "b")["config"]["metric_epochs"] == (2,)
