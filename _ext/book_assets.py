@@ -4,6 +4,8 @@
   copied here from the ``django-static-mathjax`` package (MathJax 3.2.2), so equations render with no
   network access. Only the parts the pages use are copied (the bundle, its fonts, the TeX extensions
   it may autoload, the menu and the assistive-MathML code), about 3 MB.
+- Download menu: chapters are .py files, so the theme offers only the .py source; each chapter's
+  executed notebook is copied next to it and offered as .ipynb too.
 - pydata-sphinx-theme logs "Got invalid theme mode" on every page unless a default mode is set.
 - Jupyter Book 1.0.4 with Sphinx 7.4 registers sphinx-thebe's configuration script twice, which makes
   every page throw "Identifier 'THEBE_JS_URL' has already been declared"; identical scripts are
@@ -58,7 +60,31 @@ def set_default_mode(app, pagename, templatename, context, doctree):
         context["default_mode"] = "auto"
 
 
+def offer_notebook(app, pagename, templatename, context, doctree):
+    """Chapters are .py sources: also offer their executed notebook in the download menu."""
+    if context.get("page_source_suffix") == ".py":
+        context["ipynb_source"] = pagename + ".ipynb"
+
+
+def copy_notebooks(app, exception):
+    """Put each chapter's executed notebook (written by MyST-NB) beside its source in _sources/."""
+    if exception is not None or app.builder.format != "html":
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute"
+    for docname in app.env.found_docs:
+        if not app.env.doc2path(docname).endswith(".py"):
+            continue
+        src = executed / (docname + ".ipynb")
+        if not src.exists():
+            raise RuntimeError(f"no executed notebook for {docname} at {src}")
+        dst = Path(app.outdir) / "_sources" / (docname + ".ipynb")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+
+
 def setup(app):
+    app.connect("html-page-context", offer_notebook, priority=400)  # before the theme builds its buttons
+    app.connect("build-finished", copy_notebooks)
     app.connect("html-page-context", set_default_mode, priority=900)
     _mathjax_source()  # fail at the start of the build, not after executing every chapter
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)

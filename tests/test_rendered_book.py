@@ -43,7 +43,7 @@ def site():
     """Build the book in short mode into _build/browser and serve it on a free localhost port."""
     jb = Path(sys.executable).parent / "jupyter-book"
     env = {**os.environ, "DIFFUSION_BOOK_SHORT": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(BUILD), "-W", "-n", "--keep-going"],
+    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(BUILD), "--all", "-W", "-n", "--keep-going"],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     html = BUILD / "_build" / "html"
@@ -100,6 +100,10 @@ def test_page_in_browser(site, browser, page_name):
     # equations were typeset by the book's own MathJax (no CDN)
     if page.locator("div.math").count():
         assert page.locator("mjx-container").count() > 0, f"{page_name}: MathJax did not typeset the equations"
+
+    # a chapter offers its notebook for download (the link is checked with the others below)
+    if (ROOT / (page_name + ".py")).exists():
+        assert page.locator("a[href$='.ipynb']").count() > 0, f"{page_name}: no notebook download link"
 
     # internal links resolve to existing pages and anchors
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
