@@ -1,0 +1,338 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Measuring samples: FID, IS, KID, precision and recall on MNIST
+#
+# ```{admonition} In this chapter
+# :class: tip
+# - what FID, the Inception Score, KID and generative precision/recall measure, with their formulas;
+# - why this book computes them on the features of a small **MNIST classifier** instead of an
+#   ImageNet InceptionV3;
+# - their **floors and ceilings** on MNIST: real digits against real digits, noise, blur, and
+#   mode collapse, to see what each metric catches and misses;
+# - their **bias and variance**: why a FID on a few hundred samples misleads;
+# - the scores of the model this book ships.
+# ```
+#
+# Coursework on diffusion models often reports FID and IS computed with an ImageNet InceptionV3 on
+# upscaled MNIST digits, after a handful of samples per epoch, and then finds the numbers unstable and
+# hard to read. This chapter measures instead of guessing. All scores are computed by `lib.metrics`;
+# FID and KID run through torchmetrics with the classifier as the feature network.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.transforms.functional import gaussian_blur
+
+from lib import config, diffusion, metrics, viz
+from lib.classifier import load_classifier
+from lib.data import load_mnist
+from lib.training import load_trained
+
+SHORT = config.short_mode()  # CI sets DIFFUSION_BOOK_SHORT=1: same code, smaller sets
+N = 500 if SHORT else 2000  # images per scored set in the comparisons below
+print(f"short mode: {SHORT}; {N} images per scored set")
+
+
+def as_uint8(x):
+    """Model-range images [-1, 1] -> uint8, as lib.sample writes them."""
+    return ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+# %% [markdown]
+# ## The feature network
+#
+# Every metric here compares images through a feature map $\phi$. Ours is the penultimate layer
+# (128 units) of a small CNN trained on MNIST by `python -m lib.classifier`; its logits give the
+# class probabilities $p(y \mid x)$ that the Inception Score needs. The repository ships it with its
+# training record:
+
+# %%
+classifier = load_classifier()
+meta = classifier.meta
+print(f"test accuracy {meta['test_accuracy']:.4f} (validation {meta['val_accuracy']:.4f}), "
+      f"{meta['epochs']} epochs, seed {meta['seed']}, trained by `{meta['command'].strip()}`")
+assert meta["test_accuracy"] >= 0.99
+
+reference = metrics.reference_features(classifier)  # the 10,000 test images; cached on disk
+print(f"reference: {len(reference['features'])} test images, {reference['features'].shape[1]} features each")
+
+# %% [markdown]
+# ## The metrics
+#
+# **Fréchet distance (FID)** {cite:p}`heusel2017gans`. Fit a Gaussian to the features of the real
+# images, $(\mu_r, \Sigma_r)$, and one to the generated images, $(\mu_g, \Sigma_g)$, and compute the
+# Fréchet (2-Wasserstein) distance between them:
+#
+# $$
+# \mathrm{FID} = \lVert \mu_r - \mu_g \rVert^2 + \operatorname{Tr}\!\left(\Sigma_r + \Sigma_g - 2\,(\Sigma_r \Sigma_g)^{1/2}\right).
+# $$ (eq-fid)
+#
+# Lower is better; 0 means equal means and covariances. Its unit is squared feature units, so FIDs
+# computed with different feature networks cannot be compared with each other.
+#
+# **Inception Score (IS)** {cite:p}`salimans2016improved`. With the classifier's $p(y \mid x)$ and the
+# marginal over the scored images estimated empirically, $\hat p(y) = \frac1N \sum_i p(y \mid x_i)$,
+#
+# $$
+# \mathrm{IS} = \exp\!\Big( \frac1N \sum_{i=1}^N \mathrm{KL}\big(p(y \mid x_i)\,\big\|\,\hat p(y)\big) \Big).
+# $$ (eq-is)
+#
+# It is high when each image is classified confidently (peaked $p(y \mid x)$) and the classes are
+# used evenly (flat $\hat p(y)$); with 10 classes it lies between 1 and 10. It never looks at real
+# images. (We compute it in one split, so it is exactly {eq}`eq-is`; torchmetrics' default averages
+# ten splits.)
+#
+# **KID** is the squared maximum mean discrepancy between the two feature sets with the polynomial
+# kernel $k(a, b) = (a^\top b / d + 1)^3$, estimated without bias and averaged over random subsets.
+#
+# **Precision and recall** {cite:p}`kynkaanniemi2019improved`. Around every real feature vector put a
+# ball reaching its $k$-th nearest real neighbour ($k = 3$); their union approximates the manifold of
+# real images, and likewise for the generated ones. Then
+#
+# $$
+# \text{precision} = \frac1M \sum_{j=1}^M \mathbb{1}\big[\phi(g_j) \in \text{manifold}(\text{real})\big],
+# \qquad
+# \text{recall} = \frac1N \sum_{i=1}^N \mathbb{1}\big[\phi(r_i) \in \text{manifold}(\text{generated})\big]:
+# $$ (eq-pr)
+#
+# precision is the share of generated images that look real, recall the share of real images the
+# generator can produce. They separate the two ways of failing that FID mixes into one number.
+
+# %% [markdown]
+# ## Floors and ceilings
+#
+# Before scoring a model, score things whose quality we know: real training digits (what a perfect
+# generator would produce), uniform noise, training digits blurred by a Gaussian of standard
+# deviation 1 and 2 pixels, one digit repeated (total mode collapse) and a set of ones only (a
+# generator that learned one class). Each set has the same size, and all are compared with the
+# 10,000 test digits.
+
+# %%
+train = load_mnist("train", limit=max(N, 10000 if not SHORT else 2000))
+train_u8 = as_uint8(train.images)
+gen = torch.Generator().manual_seed(0)
+candidates = {
+    "real (train digits)": train_u8[:N],
+    "uniform noise": torch.randint(0, 256, (N, 1, 28, 28), generator=gen, dtype=torch.uint8),
+    "blurred, sigma 1": as_uint8(gaussian_blur(train.images[:N], 7, 1.0)),
+    "blurred, sigma 2": as_uint8(gaussian_blur(train.images[:N], 11, 2.0)),
+    "one digit repeated": train_u8[:1].repeat(N, 1, 1, 1),
+    "ones only": train_u8[train.labels == 1][:N],
+}
+scores = {name: metrics.score(images, classifier) for name, images in candidates.items()}
+
+fig, axes = plt.subplots(1, len(candidates), figsize=(2.1 * len(candidates), 2.4))
+for ax, (name, images) in zip(axes, candidates.items()):
+    viz.show_grid(images[:16], nrow=4, ax=ax, title=name)
+plt.tight_layout()
+plt.show()
+
+header = f"{'set':<22}{'n':>6}{'FID':>10}{'KID':>10}{'IS':>8}{'precision':>11}{'recall':>8}"
+print(header)
+for name, s in scores.items():
+    print(f"{name:<22}{s['n']:>6}{s['fid']:>10.2f}{s['kid']:>10.3f}{s['is']:>8.2f}{s['precision']:>11.3f}{s['recall']:>8.3f}")
+test_is = metrics.inception_score_from_logits(reference["logits"], classifier.model)
+print(f"\nIS of the 10,000 test digits: {test_is:.2f} (the most a generator can expect here)")
+
+# %% [markdown]
+# What the table shows, and the next cell asserts:
+#
+# - **Real digits** set the floor for FID and KID and the ceiling for IS: IS is close to 10 (ten
+#   classes, each image classified confidently), precision and recall both high. Precision and recall
+#   stay below 1 even here, because $k$-nearest-neighbour balls from a finite sample never cover the
+#   whole manifold.
+# - **Noise** is caught by everything: FID thousands of times the real floor, IS 1, precision and
+#   recall 0.
+# - **Blur** is caught by FID long before IS notices: at $\sigma = 1$ the classifier still recognises
+#   most digits, so IS stays fairly high, but the features move and FID rises many times over (the
+#   next cell prints the ratio). Recall collapses: blurred digits cover little of the real manifold.
+# - **Mode collapse** (one digit repeated) gives IS exactly 1 and recall 0, while precision stays at 1:
+#   a single realistic digit is perfectly "precise". Precision alone would call this a perfect generator.
+# - **One class only**: IS falls to about 1 because $\hat p(y)$ is no longer flat, precision stays high,
+#   and recall drops to roughly the share of ones among real digits.
+
+# %%
+real, noise = scores["real (train digits)"], scores["uniform noise"]
+blur1, collapse, ones = scores["blurred, sigma 1"], scores["one digit repeated"], scores["ones only"]
+assert test_is > 9, test_is
+assert real["is"] > 9 and real["precision"] > 0.8 and real["recall"] > 0.8
+assert real["fid"] < noise["fid"] / 1000, (real["fid"], noise["fid"])
+assert noise["precision"] == 0 and noise["recall"] == 0 and noise["is"] < 1.1
+assert blur1["fid"] > 50 * real["fid"] and blur1["is"] > 0.7 * real["is"]  # FID catches blur, IS barely
+assert collapse["is"] < 1.01 and collapse["recall"] < 0.01 and collapse["precision"] > 0.99
+assert ones["is"] < 1.2 and ones["precision"] > 0.8 and ones["recall"] < 0.2
+print(f"blur (sigma 1) multiplies FID by {blur1['fid'] / real['fid']:.0f} and IS by {blur1['is'] / real['is']:.2f}")
+print("floors and ceilings behave as described")
+
+# %% [markdown]
+# ## Bias and variance: how many samples?
+#
+# FID is a biased estimator: with $n$ generated images, $\hat\Sigma_g$ and $\hat\mu_g$ carry sampling
+# noise that {eq}`eq-fid` counts as distance, so even a perfect generator gets a FID that shrinks
+# roughly like $1/n$. KID's estimator is unbiased: its mean does not depend on $n$, only its spread does.
+# Below, both are computed for real digits (a perfect "model") and for digits blurred with
+# $\sigma = 1$ (a fixed imperfect "model"), for several $n$ and several random draws of the $n$ images.
+
+# %%
+sizes = [100, 250, 500, 1000, 2000] if SHORT else [100, 250, 500, 1000, 2500, 5000, 10000]
+n_seeds = 3 if SHORT else 5
+pool = {"real digits": train_u8, "blurred, sigma 1": as_uint8(gaussian_blur(train.images, 7, 1.0))}
+pool_features = {name: metrics.ClassifierFeatures(classifier.model)(imgs) for name, imgs in pool.items()}
+curves = {}
+for name, feats in pool_features.items():
+    fid_rows, kid_rows = [], []
+    for n in sizes:
+        fids, kids = [], []
+        for seed in range(n_seeds):
+            idx = torch.randperm(len(feats), generator=torch.Generator().manual_seed(seed))[:n]
+            fids.append(metrics.fid_from_features(reference["features"], feats[idx], classifier.model))
+            kids.append(metrics.kid_from_features(reference["features"], feats[idx], classifier.model,
+                                                  subsets=20, seed=seed)[0])
+        fid_rows.append(fids)
+        kid_rows.append(kids)
+    curves[name] = (np.array(fid_rows), np.array(kid_rows))
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+for name, (fid, kid) in curves.items():
+    axes[0].errorbar(sizes, fid.mean(1), yerr=fid.std(1), marker="o", capsize=3, label=name)
+    axes[1].errorbar(sizes, kid.mean(1), yerr=kid.std(1), marker="o", capsize=3, label=name)
+axes[0].set_yscale("log")
+axes[0].set_ylabel("FID (classifier features)")
+axes[1].set_ylabel("KID (classifier features)")
+axes[1].axhline(0, color="grey", lw=0.8)
+for ax in axes:
+    ax.set_xscale("log")
+    ax.set_xlabel("number of scored images n")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+axes[0].set_title(f"mean and spread over {n_seeds} draws")
+plt.tight_layout()
+plt.show()
+for name, (fid, kid) in curves.items():
+    print(f"{name}: FID {fid.mean(1)[0]:.2f} at n={sizes[0]} -> {fid.mean(1)[-1]:.2f} at n={sizes[-1]}; "
+          f"KID {kid.mean(1)[0]:.3f} -> {kid.mean(1)[-1]:.3f}")
+
+# %%
+for name, (fid, kid) in curves.items():
+    assert fid.mean(1)[0] > fid.mean(1)[-1], f"{name}: FID should fall with the number of images"
+real_fid = curves["real digits"][0]
+assert real_fid.mean(1)[0] > 5 * real_fid.mean(1)[-1]  # the bias dominates the real-digit FID at small n
+print("FID decreases with the number of scored images for the same 'model'")
+
+# %% [markdown]
+# For real digits the whole FID is bias: at $n = 100$ a perfect generator scores many times what it
+# scores at the largest $n$. So a FID reported on 16 or 100 samples per epoch mostly measures the
+# sample size, and two FIDs can only be compared at the same $n$. KID is centred where it should be
+# for real digits at every $n$ (around 0), which is why it is the better choice for small samples;
+# its spread, though, is large at small $n$.
+#
+# ## The shipped model
+#
+# Now the default model of chapter 1. Sampling is the expensive part on a CPU (1,000 network
+# evaluations per image), so this chapter draws a modest number of samples; their scores are set
+# beside those of real digits *at the same $n$*, the fair floor.
+
+# %%
+trained = load_trained(config.shipped_checkpoint("default"))
+n_model = 32 if SHORT else 256
+result = diffusion.sample(trained.model, trained.schedule, (n_model, 1, 28, 28), torch.Generator().manual_seed(11),
+                          precision=trained.config.precision, progress=True)
+model_images = as_uint8(result.images.clamp(-1, 1))
+model_scores = metrics.score(model_images, classifier)
+floor_scores = metrics.score(train_u8[:n_model], classifier)
+print(f"checkpoint at epoch {trained.epoch}; n = {n_model} samples")
+for name, s in (("model samples", model_scores), ("real digits (same n)", floor_scores)):
+    print(f"{name:<22} FID {s['fid']:8.2f}  KID {s['kid']:7.3f}  IS {s['is']:5.2f}  "
+          f"precision {s['precision']:.3f}  recall {s['recall']:.3f}")
+viz.show_grid(model_images[:32], nrow=8, title=f"{min(32, n_model)} of the scored samples")
+plt.show()
+assert model_scores["fid"] > floor_scores["fid"]  # no model beats real data at the same n
+
+# %% [markdown]
+# Training can also score samples as it goes (`python -m lib.train ... --metric-epochs 30,40
+# --metric-samples 256`). The shipped run does so from epoch 30 on (earlier epochs were trained
+# before the option existed); where its history has such scores, they are plotted below. Each point
+# is computed on the run's fixed-seed samples, so the curve shows the trend, with the bias of the
+# small $n$ included in every point.
+
+# %%
+h = trained.history
+if h.get("metric_epochs"):
+    ep = h["metric_epochs"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.3))
+    axes[0].plot(ep, [m["fid"] for m in h["metrics"]], "o-")
+    axes[0].set_ylabel("FID")
+    axes[1].plot(ep, [m["is"] for m in h["metrics"]], "o-")
+    axes[1].set_ylabel("IS")
+    axes[2].plot(ep, [m["precision"] for m in h["metrics"]], "o-", label="precision")
+    axes[2].plot(ep, [m["recall"] for m in h["metrics"]], "s--", label="recall")
+    axes[2].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"scores of {h['metrics'][0]['n']} samples at the scored epochs")
+    plt.tight_layout()
+    plt.show()
+else:
+    print("this checkpoint's history has no per-epoch scores yet")
+
+# %% [markdown]
+# ## Classifier features and InceptionV3 features
+#
+# Papers report FID with InceptionV3 features trained on ImageNet, on MNIST digits copied to three
+# channels and resized to 299 by 299 pixels. For example, Cold Diffusion {cite:p}`bansal2022cold`
+# reports, for MNIST deblurring, FIDs of 438.59 for the blurred test images, 5.10 for a single
+# restoration and 4.69 for its sampling algorithm. Those numbers cannot be set beside this chapter's:
+# FID is measured in squared feature units, so a change of feature network changes the scale. With our
+# classifier, for instance, the real-digit floor is well below 1 and Gaussian blur with $\sigma = 2$
+# scores in the hundreds (table above).
+#
+# The two feature maps also rank failures differently. InceptionV3 was trained to tell ImageNet
+# classes apart, and none of those is a handwritten digit: its features respond to stroke texture,
+# edges and contrast, so it can call two blurred images of different digits close and a sharp but
+# wrong digit far. The classifier's features were trained to separate exactly the ten digits, so
+# they are most sensitive to what makes a digit this digit. This book reports classifier-feature
+# scores for that reason, and computes the standard InceptionV3 FID only for comparison with papers,
+# when its weights are available: set `DIFFUSION_BOOK_INCEPTION_WEIGHTS` to the local weights file.
+
+# %%
+import os
+
+weights = os.environ.get("DIFFUSION_BOOK_INCEPTION_WEIGHTS")
+try:
+    metrics.inception_fid_metric(weights)
+except metrics.MissingWeightsError as exc:
+    print(f"InceptionV3 FID skipped: {exc}")
+else:
+    test_u8 = as_uint8(load_mnist("test").images)
+    m = 200 if SHORT else 1000
+    for name in ("real (train digits)", "blurred, sigma 1", "blurred, sigma 2"):
+        value = metrics.inception_fid(candidates[name][:m], test_u8[:m], weights)
+        print(f"InceptionV3 FID, {name}, n = {m}: {value:.2f}")
+
+# %% [markdown]
+# ## Recap
+#
+# - FID {eq}`eq-fid` compares feature means and covariances; it catches noise, blur and mode collapse,
+#   but it is biased by the number of images, so compare FIDs only at equal $n$, and prefer KID for
+#   small samples.
+# - IS {eq}`eq-is` never looks at real data: it misses blur that leaves digits recognisable and rewards
+#   any confident, class-balanced output.
+# - Precision and recall {eq}`eq-pr` separate realism from coverage; mode collapse has perfect
+#   precision and no recall.
+# - On MNIST, features of an MNIST classifier (99% accurate) give scores that track what makes a digit;
+#   the test-set IS above 9 and the real-digit FID well below 1 are the ceilings and floors any
+#   generator here should be judged against.
