@@ -6,10 +6,11 @@ continues a stopped run exactly; ``--epochs`` may raise the target to extend a f
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from . import cli
 from .config import short_mode
-from .training import CONFIGS, get_config, train
+from .training import CHECKPOINT_NAME, CONFIGS, TrainConfig, get_config, read_checkpoint, train
 
 SHORT_TRAIN_LIMIT, SHORT_VAL_LIMIT = 2048, 512
 
@@ -48,8 +49,12 @@ def main(argv=None) -> int:
         if limit < 1:
             p.error(f"--limit must be >= 1, got {limit}")
         overrides.update(train_limit=limit, val_limit=max(1, min(SHORT_VAL_LIMIT, limit // 4)))
+    out = a.out or f"runs/{a.config}"
+    ckpt = Path(out) / CHECKPOINT_NAME
+    if a.resume and a.metric_epochs is None and a.metric_samples is None and ckpt.exists():
+        stored = TrainConfig.from_dict(read_checkpoint(ckpt)["config"])  # keep what the run measures
+        overrides.update(metric_epochs=stored.metric_epochs, metric_samples=stored.metric_samples)
     config = get_config(a.config, **overrides)
-    out = a.out or f"runs/{config.name}"
     train(config, out, resume=a.resume, data_root=a.data, device=a.device, progress=not a.no_progress)
     return 0
 

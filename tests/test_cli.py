@@ -99,3 +99,26 @@ def test_bench_prints_one_json_line(capsys):
     assert code == 0
     for key in ("train_images_per_s_fp32", "train_images_per_s_default", "sample_steps_per_s_default"):
         assert rec[key] > 0
+
+
+def test_plain_resume_keeps_the_runs_metric_epochs(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    """`--resume` without --metric-* continues scoring at the epochs the run was started with."""
+    import shutil
+
+    import torch
+
+    from lib.training import read_checkpoint
+
+    state = read_checkpoint(tiny_checkpoint)
+    state["config"]["metric_epochs"] = (5, 10)
+    state["config"]["metric_samples"] = 32
+    (tmp_path / "run").mkdir()
+    torch.save(state, tmp_path / "run" / "checkpoint.pt")
+    seen = {}
+    monkeypatch.setattr(train, "train", lambda config, out, **kw: seen.update(config=config, kw=kw))
+    code, _, _ = run(train, ["default", "--resume", "--out", str(tmp_path / "run")], capsys)
+    assert code == 0 and seen["kw"]["resume"]
+    assert seen["config"].metric_epochs == (5, 10) and seen["config"].metric_samples == 32
+    code, _, _ = run(train, ["default", "--resume", "--out", str(tmp_path / "run"), "--metric-epochs", "7"], capsys)
+    assert seen["config"].metric_epochs == (7,)
+    shutil.rmtree(tmp_path / "run")
