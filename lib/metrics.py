@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from .data import load_mnist
 
 #: Environment variable naming the folder for cached reference features.
 CACHE_ENV = "DIFFUSION_BOOK_CACHE"
+#: Version of the feature pipeline (scaling of uint8 images, layer used); part of the cache key.
+FEATURES_VERSION = 1
 #: The InceptionV3 weights file torchmetrics/torch-fidelity use for the standard FID.
 INCEPTION_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
 
@@ -97,20 +100,23 @@ def reference_features(classifier: LoadedClassifier, data_root=None, split: str 
     data = load_mnist(split, root=data_root)
     images = ((data.images + 1) * 127.5).round().to(torch.uint8)
     data_sha = hashlib.sha256(images.numpy().tobytes()).hexdigest()
-    path = cache_dir() / f"ref-{split}-{classifier.sha256[:16]}-{data_sha[:16]}.pt"
+    path = cache_dir() / f"ref-{split}-v{FEATURES_VERSION}-{classifier.sha256[:16]}-{data_sha[:16]}.pt"
     if path.exists():
         try:
             ref = torch.load(path, map_location="cpu", weights_only=True)
-            if ref.get("classifier_sha256") == classifier.sha256 and ref.get("data_sha256") == data_sha:
+            if (ref.get("classifier_sha256") == classifier.sha256 and ref.get("data_sha256") == data_sha
+                    and ref.get("features_version") == FEATURES_VERSION):
                 return ref
         except Exception:
             pass  # unreadable cache: recompute
     ref = {"features": ClassifierFeatures(classifier.model)(images),
            "logits": ClassifierFeatures(classifier.model, "logits")(images),
-           "labels": data.labels, "classifier_sha256": classifier.sha256, "data_sha256": data_sha, "split": split}
+           "labels": data.labels, "classifier_sha256": classifier.sha256, "data_sha256": data_sha, "split": split,
+           "features_version": FEATURES_VERSION}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(ref, tmp)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)  # unique: no race
+    with os.fdopen(fd, "wb") as f:
+        torch.save(ref, f)
     os.replace(tmp, path)
     return ref
 
@@ -152,13 +158,16 @@ def fid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Mod
 @_quiet
 def kid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Module, subsets: int = 50,
                       subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """KID (mean, std over subsets) through torchmetrics' KernelInceptionDistance."""
+    """KID through torchmetrics' KernelInceptionDistance: the unbiased MMD^2 estimate with the kernel
+    (a.b / d + 1)^3, averaged over ``subsets`` random subsets of ``subset_size`` (capped at the set
+    sizes). Returns (mean, std over subsets); when a set is no larger than the subset size, every subset
+    holds all of it, so the std reflects only the resampling of the other set, not an uncertainty."""
     from torchmetrics.image.kid import KernelInceptionDistance
 
     size = min(subset_size, len(real), len(fake))
     metric = KernelInceptionDistance(feature=ClassifierFeatures(classifier), subsets=subsets, subset_size=size)
-    metric.real_features = [real.float()]
-    metric.fake_features = [fake.float()]
+    metric.real_features = [real.double()]  # double: the kernel sums cancel to small differences
+    metric.fake_features = [fake.double()]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         mean, std = metric.compute()
@@ -171,7 +180,7 @@ def inception_score_from_logits(logits: torch.Tensor, classifier: nn.Module) -> 
     from torchmetrics.image.inception import InceptionScore
 
     metric = InceptionScore(feature=ClassifierFeatures(classifier, "logits"), splits=1)
-    metric.features = [logits.float()]
+    metric.features = [logits.double()]  # double: a class whose softmax underflows everywhere gives 0 * log 0
     mean, _ = metric.compute()
     return float(mean)
 
@@ -196,7 +205,10 @@ def _coverage(ref: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, chunk
 
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
     """Kynkaanniemi et al. (2019): precision = share of fake points inside the real manifold (union
-    of k-NN balls around real points); recall = share of real points inside the fake manifold."""
+    of k-NN balls around real points); recall = share of real points inside the fake manifold.
+
+    The k-NN radii shrink as a set grows, so values are comparable only between evaluations at the
+    same set sizes; the paper uses equal sizes."""
     if k < 1 or k >= min(len(real), len(fake)):
         raise ValueError(f"k must be between 1 and the smaller set size - 1, got k={k} with "
                          f"{len(real)} real and {len(fake)} fake points")
@@ -210,7 +222,8 @@ def score(images, classifier: LoadedClassifier | None = None, data_root=None, se
     """All classifier-feature metrics of ``images`` against the MNIST test set.
 
     FID and KID use all 10,000 test images; precision/recall use a seeded random subset of the test
-    set of the same size as ``images`` (the estimator assumes equal sizes).
+    set of the same size as ``images`` (equal sizes, as in the paper; k is lowered to n - 1 only for
+    sets of 3 images or fewer). Every score depends on n: compare scores only at equal n.
     """
     imgs = as_uint8_images(images)
     classifier = classifier or load_classifier()

@@ -51,15 +51,41 @@ def test_fid_state_injection_matches_feeding_images(net):
 
 
 @pytest.mark.parametrize("m", [1, 3, 10])
-def test_inception_score_of_one_hot_predictions_counts_classes(net, m):
+@pytest.mark.parametrize("gap", [100.0, 400.0])  # 400: softmax underflows to exactly 0 in float32
+def test_inception_score_of_one_hot_predictions_counts_classes(net, m, gap):
     n = 600
-    logits = torch.full((n, 10), -50.0)
-    logits[torch.arange(n), torch.arange(n) % m] = 50.0  # confident, classes used equally
+    logits = torch.full((n, 10), -gap / 2)
+    logits[torch.arange(n), torch.arange(n) % m] = gap / 2  # confident, classes used equally
     assert inception_score_from_logits(logits, net) == pytest.approx(m, rel=1e-4)
 
 
 def test_inception_score_of_uniform_predictions_is_one(net):
     assert inception_score_from_logits(torch.zeros(100, 10), net) == pytest.approx(1.0, abs=1e-6)
+
+
+def brute_force_precision_recall(real, fake, k):
+    """Direct transcription of Kynkaanniemi et al. (2019), in numpy, point by point."""
+    real, fake = np.asarray(real, float), np.asarray(fake, float)
+
+    def radii(x):
+        d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+        return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
+
+    def inside(ref, r, q):
+        return np.array([np.any(np.linalg.norm(ref - p, axis=1) <= r) for p in q])
+
+    return inside(real, radii(real), fake).mean(), inside(fake, radii(fake), real).mean()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_precision_recall_matches_brute_force_in_general_position(k):
+    g = torch.Generator().manual_seed(5)
+    real = torch.randn(150, 4, generator=g, dtype=torch.float64)
+    fake = 0.8 * torch.randn(120, 4, generator=g, dtype=torch.float64) + 0.6  # overlapping, shifted, narrower
+    p, r = precision_recall(real, fake, k=k)
+    bp, br = brute_force_precision_recall(real, fake, k)
+    assert (p, r) == pytest.approx((bp, br), abs=1e-6)  # the same counts (one point is 1/150 or 1/120)
+    assert 0.05 < p < 0.999 and 0.05 < r < 0.999  # a case where the radii matter
 
 
 def test_precision_recall_on_toy_sets():
@@ -74,6 +100,34 @@ def test_precision_recall_on_toy_sets():
     assert p == 1.0 and r < 0.15
     with pytest.raises(ValueError, match="k must be"):
         precision_recall(grid[:3], grid[:3], k=3)
+
+
+def test_kid_is_unbiased_and_matches_feeding_images(net):
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    g = torch.Generator().manual_seed(6)
+    a, b = torch.randn(400, 16, generator=g), torch.randn(400, 16, generator=g)
+    kids = [metrics.kid_from_features(a, b, net, subsets=20, subset_size=200, seed=s)[0] for s in range(5)]
+    assert abs(np.mean(kids)) < 0.01  # same distribution: the unbiased MMD^2 is centred at 0
+    assert metrics.kid_from_features(a, b + 1.0, net, subsets=20, subset_size=200)[0] > 0.1
+    real = torch.randint(0, 256, (60, 1, 28, 28), generator=g, dtype=torch.uint8)
+    fake = torch.randint(0, 100, (50, 1, 28, 28), generator=g, dtype=torch.uint8)
+    fe = ClassifierFeatures(net)
+    m = KernelInceptionDistance(feature=fe, subsets=10, subset_size=40)
+    m.update(real, real=True)
+    m.update(fake, real=False)
+    torch.manual_seed(3)
+    expected = float(m.compute()[0])
+    got = metrics.kid_from_features(fe(real), fe(fake), net, subsets=10, subset_size=40, seed=3)[0]
+    assert got == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_feature_scaling_matches_the_classifier_input(net, fake_mnist):
+    from lib.data import load_mnist
+
+    data = load_mnist("test", root=fake_mnist, download=False)
+    u8 = ((data.images + 1) * 127.5).round().to(torch.uint8)
+    assert torch.allclose(ClassifierFeatures(net)(u8), net.features(data.images), atol=1e-5)
 
 
 def test_image_validation():
@@ -108,8 +162,13 @@ def test_reference_features_are_cached(tiny_setup, tmp_path):
     a = metrics.reference_features(cls, data)
     files = list((tmp_path / "cache").glob("ref-test-*.pt"))
     assert len(files) == 1 and a["features"].shape == (60, 128)
+    marked = dict(a, features=a["features"] + 1000)  # same checksums, different content
+    torch.save(marked, files[0])
     b = metrics.reference_features(cls, data)
-    assert torch.equal(a["features"], b["features"])
+    assert torch.equal(b["features"], a["features"] + 1000)  # served from the cache, not recomputed
+    other = load_classifier(save_classifier(MNISTClassifier(), {}, tmp_path / "other.pt"))
+    metrics.reference_features(other, data)
+    assert len(list((tmp_path / "cache").glob("ref-test-*.pt"))) == 2  # another classifier, another entry
 
 
 def test_score_reports_every_metric(tiny_setup):
@@ -118,6 +177,12 @@ def test_score_reports_every_metric(tiny_setup):
     out = metrics.score(images, cls, data_root=data)
     assert set(out) == {"fid", "kid", "kid_std", "is", "precision", "recall", "n"} and out["n"] == 40
     assert 1.0 <= out["is"] <= 10.0 and 0 <= out["precision"] <= 1 and 0 <= out["recall"] <= 1
+    from lib.data import load_mnist
+
+    real = ((load_mnist("train", root=data, download=False).images[:40] + 1) * 127.5).round().to(torch.uint8)
+    real_scores = metrics.score(real, cls, data_root=data)
+    assert real_scores["fid"] < out["fid"] and real_scores["kid"] < out["kid"]
+    assert real_scores["precision"] > out["precision"] and real_scores["recall"] > out["recall"]
 
 
 def run_cli(argv, capsys):
