@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
 export DIFFUSION_BOOK_SHORT=${DIFFUSION_BOOK_SHORT:-1}
-export MPLBACKEND=Agg
+unset MPLBACKEND  # chapters draw with the kernel's inline backend, as in JupyterLab and the book
 rm -rf _build/nbval && mkdir -p _build/nbval
 for src in book/*.py; do
   "$PY" -m jupytext --quiet --to ipynb --output "_build/nbval/$(basename "${src%.py}").ipynb" "$src"

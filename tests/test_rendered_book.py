@@ -41,8 +41,10 @@ def toc_pages():
 @pytest.fixture(scope="module")
 def site():
     """Build the book in short mode into _build/browser and serve it on a free localhost port."""
+    shutil.rmtree(BUILD, ignore_errors=True)  # fresh: a cached execution may predate a checkpoint or setting
     jb = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "DIFFUSION_BOOK_SHORT": "1", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "DIFFUSION_BOOK_SHORT": "1"}
+    env.pop("MPLBACKEND", None)  # the kernel must use its inline backend, or figures never reach the page
     proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(BUILD), "--all", "-W", "-n", "--keep-going"],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -86,6 +88,9 @@ def test_page_in_browser(site, browser, page_name):
     images = page.eval_on_selector_all("img", "els => els.map(e => [e.currentSrc || e.src, e.naturalWidth, e.naturalHeight])")
     empty = [src[:80] for src, w, h in images if not (w > 0 and h > 0)]
     assert not empty, f"{page_name}: images not loaded: {empty}"
+    if (ROOT / (page_name + ".py")).exists():  # a chapter shows figures, not only animation players
+        figures = page.locator("img:not([id^='_anim_img'])").count()
+        assert figures > 0, f"{page_name}: no figures on the page"
 
     # every animation player steps to another frame when driven
     players = page.eval_on_selector_all("img[id^='_anim_img']", "els => els.map(e => e.id)")
