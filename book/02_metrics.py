@@ -39,16 +39,12 @@ from torchvision.transforms.functional import gaussian_blur
 from lib import config, diffusion, metrics, viz
 from lib.classifier import load_classifier
 from lib.data import load_mnist
+from lib.data import to_uint8 as as_uint8  # model range [-1, 1] -> uint8, as lib.sample writes them
 from lib.training import load_trained
 
 SHORT = config.short_mode()  # CI sets DIFFUSION_BOOK_SHORT=1: same code, smaller sets
 N = 500 if SHORT else 2000  # images per scored set in the comparisons below
 print(f"short mode: {SHORT}; {N} images per scored set")
-
-
-def as_uint8(x):
-    """Model-range images [-1, 1] -> uint8, as lib.sample writes them."""
-    return ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
 # %% [markdown]
@@ -260,7 +256,7 @@ trained = load_trained(config.shipped_checkpoint("default"))
 n_model = 32 if SHORT else 256
 result = diffusion.sample(trained.model, trained.schedule, (n_model, 1, 28, 28), torch.Generator().manual_seed(11),
                           precision=trained.config.precision, progress=True)
-model_images = as_uint8(result.images.clamp(-1, 1))
+model_images = as_uint8(result.images)
 model_scores = metrics.score(model_images, classifier)
 floor_scores = metrics.score(held_u8[:n_model], classifier)
 print(f"checkpoint at epoch {trained.epoch}; n = {n_model} samples")

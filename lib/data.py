@@ -70,6 +70,11 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     return ((x.float() + 1.0) / 2.0).clamp(0.0, 1.0)
 
 
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Model range [-1, 1] -> uint8 0..255 (clamped, rounded), shape kept: the book's image format."""
+    return (to_unit_range(x) * 255).round().to(torch.uint8)
+
+
 def load_mnist(
     split: str = "train",
     root: str | os.PathLike | None = None,

@@ -122,6 +122,17 @@ class SampleResult:
     x0_trajectory: torch.Tensor | None = None
 
 
+def sample_images(model: torch.nn.Module, schedule: Schedule, n: int, generator: torch.Generator,
+                  image_shape: tuple[int, ...] = (1, 28, 28), batch_size: int = 256, **kwargs) -> torch.Tensor:
+    """``n`` final samples (model range), drawn by :func:`sample` in batches of ``batch_size`` from one
+    generator; ``kwargs`` go to :func:`sample` (sigma_kind, precision, device, progress)."""
+    chunks = []
+    for start in range(0, n, batch_size):
+        m = min(batch_size, n - start)
+        chunks.append(sample(model, schedule, (m, *image_shape), generator, **kwargs).images)
+    return torch.cat(chunks)
+
+
 @torch.no_grad()
 def sample(
     model: torch.nn.Module,

@@ -27,7 +27,7 @@ from torch import nn
 
 from . import cli
 from .classifier import LoadedClassifier, load_classifier
-from .data import load_mnist
+from .data import load_mnist, to_uint8
 
 #: Environment variable naming the folder for cached reference features.
 CACHE_ENV = "DIFFUSION_BOOK_CACHE"
@@ -98,7 +98,7 @@ def cache_dir() -> Path:
 def reference_features(classifier: LoadedClassifier, data_root=None, split: str = "test") -> dict:
     """Features and logits of an MNIST split, cached on disk by classifier and data checksum."""
     data = load_mnist(split, root=data_root)
-    images = ((data.images + 1) * 127.5).round().to(torch.uint8)
+    images = to_uint8(data.images)
     data_sha = hashlib.sha256(images.numpy().tobytes()).hexdigest()
     path = cache_dir() / f"ref-{split}-v{FEATURES_VERSION}-{classifier.sha256[:16]}-{data_sha[:16]}.pt"
     if path.exists():
@@ -315,8 +315,7 @@ def main(argv=None) -> int:
     result = score(images, load_classifier(a.classifier), data_root=a.data, seed=a.seed)
     if a.inception_weights is not None:
         test = load_mnist("test", root=a.data)
-        result["fid_inception"] = inception_fid(images, ((test.images + 1) * 127.5).round().to(torch.uint8),
-                                                a.inception_weights)
+        result["fid_inception"] = inception_fid(images, to_uint8(test.images), a.inception_weights)
     print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
     return 0
 

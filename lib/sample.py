@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from . import cli, diffusion
+from .data import to_uint8
 from .training import load_trained
 
 BATCH = 256
@@ -35,14 +36,9 @@ def main(argv=None) -> int:
     model = loaded.model.to(a.device)
     precision = a.precision or loaded.config.precision
     g = torch.Generator().manual_seed(a.seed)
-    chunks = []
-    for start in range(0, a.n, BATCH):
-        m = min(BATCH, a.n - start)
-        res = diffusion.sample(model, loaded.schedule, (m, 1, 28, 28), g, sigma_kind=a.sigma,
-                               precision=precision, device=a.device, progress=sys.stderr.isatty())
-        chunks.append(res.images)
-    x = torch.cat(chunks)
-    images = (((x[:, 0].clamp(-1, 1) + 1) / 2) * 255).round().to(torch.uint8).numpy()
+    x = diffusion.sample_images(model, loaded.schedule, a.n, g, batch_size=BATCH, sigma_kind=a.sigma,
+                                precision=precision, device=a.device, progress=sys.stderr.isatty())
+    images = to_uint8(x)[:, 0].numpy()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, images=images, seed=a.seed, checkpoint=str(a.checkpoint), epoch=loaded.epoch)

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import diffusion
-from .data import load_mnist, to_unit_range
+from .data import load_mnist, to_uint8
 from .models import CourseworkCNN
 from .precision import resolve_precision
 from .schedules import Schedule, make_schedule
@@ -192,10 +192,6 @@ def load_trained(path: str | os.PathLike) -> Loaded:
 
 # ----------------------------------------------------------------------------- training loop
 
-def _grid_uint8(x: torch.Tensor) -> torch.Tensor:
-    return (to_unit_range(x)[:, 0] * 255).round().to(torch.uint8)
-
-
 @torch.no_grad()
 def validation_loss(model, schedule, images, config, precision, device) -> float:
     """Mean loss on ``images`` with a fixed generator, so values are comparable across epochs."""
@@ -214,7 +210,7 @@ def sample_grid(model, schedule, config, precision, device) -> torch.Tensor:
     """``n_grid`` samples from a fixed seed (the same noise at every epoch), as uint8 (N, 28, 28)."""
     g = torch.Generator().manual_seed(config.seed + 2)
     res = diffusion.sample(model, schedule, (config.n_grid, 1, 28, 28), g, precision=precision, device=device)
-    return _grid_uint8(res.images)
+    return to_uint8(res.images)[:, 0]
 
 
 def sample_metrics(model, schedule, config, precision, device, classifier, data_root) -> dict:
@@ -222,12 +218,8 @@ def sample_metrics(model, schedule, config, precision, device, classifier, data_
     from .metrics import score
 
     g = torch.Generator().manual_seed(config.seed + 3)
-    chunks = []
-    for start in range(0, config.metric_samples, 256):
-        m = min(256, config.metric_samples - start)
-        chunks.append(diffusion.sample(model, schedule, (m, 1, 28, 28), g, precision=precision, device=device).images)
-    images = (to_unit_range(torch.cat(chunks)) * 255).round().to(torch.uint8)
-    return score(images, classifier, data_root=data_root)
+    images = diffusion.sample_images(model, schedule, config.metric_samples, g, precision=precision, device=device)
+    return score(to_uint8(images), classifier, data_root=data_root)
 
 
 def train(

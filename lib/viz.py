@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from matplotlib import animation
 
+from .data import to_uint8 as data_to_uint8
 from .schedules import Schedule
 
 
@@ -26,7 +27,7 @@ def to_uint8(images) -> np.ndarray:
         raise ValueError(f"expected images shaped (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
     if x.dtype == torch.uint8:
         return x.numpy()
-    return (((x.float().clamp(-1, 1) + 1) / 2) * 255).round().to(torch.uint8).numpy()
+    return data_to_uint8(x).numpy()
 
 
 def tile(images, nrow: int | None = None, pad: int = 2) -> np.ndarray:
