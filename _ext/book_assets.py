@@ -6,6 +6,12 @@
   it may autoload, the menu and the assistive-MathML code), about 3 MB.
 - Download menu: chapters are .py files, so the theme offers only the .py source; each chapter's
   executed notebook is copied next to it and offered as .ipynb too.
+- Launch buttons: with ``DIFFUSION_BOOK_REPOSITORY_URL`` set to the book's GitHub repository (and
+  optionally ``DIFFUSION_BOOK_REPOSITORY_BRANCH``, default main, and ``DIFFUSION_BOOK_JUPYTERHUB_URL``),
+  each chapter gets a repository button and Binder (and JupyterHub) launch links that open the chapter
+  as a notebook in JupyterLab. ``binder/postBuild`` creates those notebooks from the .py sources, so the
+  links point at ``book/<chapter>.ipynb``. Without the variable the book has no launch buttons, because a
+  launch link needs a public repository to clone.
 - pydata-sphinx-theme logs "Got invalid theme mode" on every page unless a default mode is set.
 - Jupyter Book 1.0.4 with Sphinx 7.4 registers sphinx-thebe's configuration script twice, which makes
   every page throw "Identifier 'THEBE_JS_URL' has already been declared"; identical scripts are
@@ -13,8 +19,19 @@
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+REPOSITORY_ENV = "DIFFUSION_BOOK_REPOSITORY_URL"
+BRANCH_ENV = "DIFFUSION_BOOK_REPOSITORY_BRANCH"
+JUPYTERHUB_ENV = "DIFFUSION_BOOK_JUPYTERHUB_URL"
+BINDERHUB_URL = "https://mybinder.org"
 
 MATHJAX_PARTS = ["tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y"]
 
@@ -82,7 +99,46 @@ def copy_notebooks(app, exception):
         shutil.copy2(src, dst)
 
 
+def configure_launch_buttons(app, config):
+    """Repository and launch buttons from the environment (see the module docstring)."""
+    url = os.environ.get(REPOSITORY_ENV, "").strip().rstrip("/")
+    if not url:
+        LOGGER.info(f"launch buttons off: set {REPOSITORY_ENV}=https://github.com/ORG/REPO to add Binder links")
+        return
+    if url.endswith(".git"):
+        url = url[:-4]
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise ExtensionError(f"{REPOSITORY_ENV} must be a GitHub repository URL such as "
+                             f"https://github.com/ORG/REPO (Binder links need one), got {url!r}")
+    opts = dict(config.html_theme_options)
+    opts["repository_url"] = url
+    opts["repository_branch"] = os.environ.get(BRANCH_ENV, "").strip() or "main"
+    opts["path_to_docs"] = ""
+    opts["use_repository_button"] = True
+    launch = dict(opts.get("launch_buttons") or {})
+    launch["binderhub_url"] = BINDERHUB_URL
+    hub = os.environ.get(JUPYTERHUB_ENV, "").strip().rstrip("/")
+    if hub:
+        launch["jupyterhub_url"] = hub
+    opts["launch_buttons"] = launch
+    config.html_theme_options = opts
+
+
+def launch_notebooks(app, pagename, templatename, context, doctree):
+    """Launch links of a .py chapter open its notebook, which binder/postBuild makes with jupytext."""
+    if context.get("page_source_suffix") != ".py":
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if "url" in button:
+                button["url"] = button["url"].replace(f"{pagename}.py", f"{pagename}.ipynb")
+
+
 def setup(app):
+    app.connect("config-inited", configure_launch_buttons)
+    app.connect("html-page-context", launch_notebooks, priority=600)  # after the theme built the links
     app.connect("html-page-context", offer_notebook, priority=400)  # before the theme builds its buttons
     app.connect("build-finished", copy_notebooks)
     app.connect("html-page-context", set_default_mode, priority=900)

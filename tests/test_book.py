@@ -1,7 +1,9 @@
 """The book's sources: every chapter is a valid py:percent file listed in the table of contents,
 and no committed .ipynb has drifted from its .py source."""
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -52,3 +54,44 @@ def test_committed_notebooks_match_their_sources():
         a = jupytext.read(ipynb)
         b = jupytext.reads(source.read_text(), fmt="py:percent")
         assert [c.source for c in a.cells] == [c.source for c in b.cells], f"{rel} has drifted from {source.name}"
+
+
+def test_binder_post_build_writes_the_notebooks_the_launch_links_open(tmp_path):
+    """binder/postBuild makes book/X.ipynb from every chapter; the launch links point there."""
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    notebook_line = next(line for line in post_build.splitlines() if line.startswith("jupytext "))
+    assert (ROOT / "binder" / "requirements.txt").read_text().strip() == "-r ../requirements.txt"
+    shutil.copytree(ROOT / "book", tmp_path / "book")
+    shutil.copy(ROOT / "jupytext.toml", tmp_path / "jupytext.toml")
+    jupytext_bin = Path(sys.executable).parent / "jupytext"
+    subprocess.run(["bash", "-c", notebook_line.split("#")[0]], cwd=tmp_path, check=True, capture_output=True,
+                   env={**os.environ, "PATH": f"{jupytext_bin.parent}{os.pathsep}{os.environ['PATH']}"})
+    for chapter in CHAPTERS:
+        nb = tmp_path / "book" / (chapter.stem + ".ipynb")
+        assert nb.exists(), f"postBuild did not write {nb.name}"
+        assert jupytext.read(nb).cells[0].source == jupytext.read(chapter).cells[0].source
+
+
+def test_launch_buttons_come_from_the_repository_url(monkeypatch):
+    sys.path.insert(0, str(ROOT / "_ext"))
+    try:
+        import book_assets
+    finally:
+        sys.path.pop(0)
+    from sphinx.errors import ExtensionError
+
+    class Config:
+        html_theme_options = {"launch_buttons": {"notebook_interface": "jupyterlab"}}
+
+    monkeypatch.delenv(book_assets.REPOSITORY_ENV, raising=False)
+    book_assets.configure_launch_buttons(None, Config)
+    assert "repository_url" not in Config.html_theme_options  # no repository: no launch buttons
+    monkeypatch.setenv(book_assets.REPOSITORY_ENV, "https://github.com/org/book.git")
+    monkeypatch.setenv(book_assets.BRANCH_ENV, "pages")
+    book_assets.configure_launch_buttons(None, Config)
+    opts = Config.html_theme_options
+    assert opts["repository_url"] == "https://github.com/org/book" and opts["repository_branch"] == "pages"
+    assert opts["launch_buttons"] == {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org"}
+    monkeypatch.setenv(book_assets.REPOSITORY_ENV, "https://example.org/org/book")
+    with pytest.raises(ExtensionError, match="must be a GitHub repository URL"):
+        book_assets.configure_launch_buttons(None, Config)

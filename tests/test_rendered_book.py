@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BUILD = ROOT / "_build" / "browser"
 SHOTS = ROOT / "artifacts" / "screenshots"
+REPOSITORY = "https://github.com/example-org/diffusion-book"  # launch buttons need one; any GitHub URL will do
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -43,7 +44,7 @@ def site():
     """Build the book in short mode into _build/browser and serve it on a free localhost port."""
     shutil.rmtree(BUILD, ignore_errors=True)  # fresh: a cached execution may predate a checkpoint or setting
     jb = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "DIFFUSION_BOOK_SHORT": "1"}
+    env = {**os.environ, "DIFFUSION_BOOK_SHORT": "1", "DIFFUSION_BOOK_REPOSITORY_URL": REPOSITORY}
     env.pop("MPLBACKEND", None)  # the kernel must use its inline backend, or figures never reach the page
     proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(BUILD), "--all", "-W", "-n", "--keep-going"],
                           env=env, capture_output=True, text=True)
@@ -109,6 +110,13 @@ def test_page_in_browser(site, browser, page_name):
     # a chapter offers its notebook for download (the link is checked with the others below)
     if (ROOT / (page_name + ".py")).exists():
         assert page.locator("a[href$='.ipynb']").count() > 0, f"{page_name}: no notebook download link"
+
+    # a chapter has launch buttons that open its notebook (made by binder/postBuild) in JupyterLab on Binder
+    if (ROOT / (page_name + ".py")).exists():
+        binder = page.eval_on_selector_all("a[href^='https://mybinder.org']", "els => els.map(e => e.href)")
+        assert binder == [f"https://mybinder.org/v2/gh/example-org/diffusion-book/main?urlpath=lab/tree/{page_name}.ipynb"], \
+            f"{page_name}: Binder launch links {binder}"
+        assert page.locator(f"a[href='{REPOSITORY}']").count() > 0, f"{page_name}: no repository button"
 
     # internal links resolve to existing pages and anchors
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
