@@ -301,7 +301,7 @@ assert s_gen["mid-grey share"] < 0.25
 # Pixel statistics are only a sanity check: they say the samples look like white strokes on black,
 # not that they are good digits, and many samples of this small CNN are stroke-like shapes rather than
 # readable digits. Measuring sample quality properly (FID, IS and precision/recall on features of an
-# MNIST classifier) is the subject of a planned metrics chapter; `python -m lib.metrics` already does it.
+# MNIST classifier) is the subject of the next chapter, {doc}`02_metrics`, which scores this checkpoint.
 #
 # ### Stepping through a reverse trajectory
 #
