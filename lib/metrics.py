@@ -356,12 +356,15 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_inception(weights_path: str | os.PathLike | None) -> tuple[nn.Module, str]:
-    """The InceptionV3 feature module for ``weights_path`` and the file's SHA-256.
+def load_inception(weights_path: str | os.PathLike | None, output: str = "features") -> tuple[nn.Module, str]:
+    """The InceptionV3 module for ``weights_path`` and the file's SHA-256: ``output="features"`` gives
+    the 2048 pool features (FID, KID), ``"logits"`` the 1008 class logits (Inception Score).
 
     Accepts torch-fidelity's weights file (through torchmetrics' ``NoTrainInceptionV3``, which also
-    needs the torch-fidelity package) or a TorchScript feature extractor (:class:`TorchScriptInception`).
-    Raises :class:`MissingWeightsError` saying what is missing and how to supply it."""
+    needs the torch-fidelity package) or a TorchScript feature extractor (:class:`TorchScriptInception`,
+    features only). Raises :class:`MissingWeightsError` saying what is missing and how to supply it."""
+    if output not in ("features", "logits"):
+        raise ValueError(f"output must be 'features' or 'logits', got {output!r}")
     if weights_path is None or str(weights_path) == "":
         raise _missing_weights("no InceptionV3 weights given")
     path = Path(weights_path).expanduser()
@@ -375,6 +378,11 @@ def load_inception(weights_path: str | os.PathLike | None) -> tuple[nn.Module, s
     except Exception:
         scripted = None
     if scripted is not None:
+        if output == "logits":
+            raise MissingWeightsError(
+                f"'{path}' is a TorchScript feature extractor (2048 pool features, no classification layer); "
+                f"the Inception Score needs InceptionV3's class logits, which torch-fidelity's "
+                f"'{INCEPTION_WEIGHTS_NAME}' has (with pip install torch-fidelity)")
         module = TorchScriptInception(scripted)
         try:
             out = module(torch.zeros(1, 3, 28, 28, dtype=torch.uint8))
@@ -394,14 +402,17 @@ def load_inception(weights_path: str | os.PathLike | None) -> tuple[nn.Module, s
     from torchmetrics.image.fid import NoTrainInceptionV3
 
     try:
-        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+        layer = "2048" if output == "features" else "logits_unbiased"
+        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=[layer],
                                  feature_extractor_weights_path=str(path))
     except Exception as exc:
         raise ValueError(f"'{path}' is neither a TorchScript feature extractor nor torch-fidelity's InceptionV3 "
                          f"weights ({type(exc).__name__}); expected {INCEPTION_FORMATS}") from None
 
+    width = 2048 if output == "features" else 1008
+
     class _Fidelity(nn.Module):
-        num_features = 2048
+        num_features = width
 
         def __init__(self):
             super().__init__()
@@ -409,7 +420,7 @@ def load_inception(weights_path: str | os.PathLike | None) -> tuple[nn.Module, s
 
         @torch.no_grad()
         def forward(self, imgs):
-            return torch.cat([self.net(imgs[i:i + 50].expand(-1, 3, -1, -1).contiguous()).reshape(-1, 2048).float()
+            return torch.cat([self.net(imgs[i:i + 50].expand(-1, 3, -1, -1).contiguous()).reshape(-1, width).float()
                               for i in range(0, len(imgs), 50)])
 
     return _Fidelity(), sha
@@ -459,6 +470,22 @@ def inception_fid(images, reference, weights_path, progress: bool = False) -> fl
     return fid_from_features(real, fake, load_inception(weights_path)[0])
 
 
+@_quiet
+def inception_score(images, weights_path, splits: int = 10) -> tuple[float, float]:
+    """The standard Inception Score with InceptionV3's logits (torchmetrics' InceptionScore, ``splits``
+    splits as in papers): (mean, std over splits). Needs torch-fidelity's weights file."""
+    from torchmetrics.image.inception import InceptionScore
+
+    module, _ = load_inception(weights_path, output="logits")
+    imgs = as_uint8_images(images)
+    if len(imgs) < splits:
+        raise ValueError(f"need at least {splits} images for {splits} splits, got {len(imgs)}")
+    metric = InceptionScore(feature=module, splits=splits)
+    metric.features = [module(imgs).double()]
+    mean, std = metric.compute()
+    return float(mean), float(std)
+
+
 # ----------------------------------------------------------------------------- command line
 
 def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
@@ -500,6 +527,11 @@ def main(argv=None) -> int:
     if a.inception_weights is not None:  # the 10,000 test digits' features are computed once, then cached
         test = load_mnist("test", root=a.data)
         result["fid_inception"] = inception_fid(images, to_uint8(test.images), a.inception_weights, progress=True)
+        try:
+            result["is_inception"] = inception_score(images, a.inception_weights)[0]
+        except MissingWeightsError as exc:  # a feature-only file: FID yes, IS no; say so
+            result["is_inception"] = None
+            print(f"python -m lib.metrics: no InceptionV3 IS: {exc}", file=sys.stderr)
     print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
     return 0
 

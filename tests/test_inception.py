@@ -142,3 +142,23 @@ def test_feature_comparison_end_to_end(weights, fake_mnist, tmp_path, capsys):
     assert "InceptionV3 weights not found" in err and "\n" not in err
     assert run(["--inception-weights", str(weights), "--n", "1", "--data", str(fake_mnist)]) != 0
     assert "at least 2" in capsys.readouterr().err
+
+
+def test_inception_score_needs_class_logits(weights):
+    with pytest.raises(metrics.MissingWeightsError, match="no classification layer.*torch-fidelity"):
+        metrics.inception_score(torch.zeros(20, 28, 28, dtype=torch.uint8), weights)
+    with pytest.raises(ValueError, match="'features' or 'logits'"):
+        metrics.load_inception(weights, output="probabilities")
+
+
+def test_metrics_cli_reports_inception_fid_and_why_there_is_no_inception_score(weights, fake_mnist, tmp_path, capsys):
+    import numpy as np
+
+    images = to_uint8(load_mnist("test", root=fake_mnist).images[:12])[:, 0].numpy()
+    np.savez(tmp_path / "s.npz", images=images)
+    code = cli.run(metrics.main, [str(tmp_path / "s.npz"), "--inception-weights", str(weights), "--data",
+                                  str(fake_mnist)], prog="python -m lib.metrics")
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert code == 0 and result["fid_inception"] >= 0 and result["is_inception"] is None
+    assert "no InceptionV3 IS" in err and "no classification layer" in err
