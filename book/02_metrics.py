@@ -267,10 +267,12 @@ assert model_scores["fid"] > floor_scores["fid"]  # no model beats real data at 
 # %% [markdown]
 # Training can also score samples as it goes (`python -m lib.train ... --metric-epochs 30,40
 # --metric-samples 256`). The shipped run was given the option when it was resumed after epoch 27,
-# so its history holds scores from epoch 30 on, at the epochs it had reached when the checkpoint was
-# saved; the next cell plots them, or says that there are none. Each point
-# is computed on the run's fixed-seed samples, so the curve shows the trend, with the bias of the
-# small $n$ included in every point.
+# so its history holds scores every 10 epochs from epoch 30 to 100; the next cell plots them, or says
+# that there are none. Each point is computed on samples drawn from the same starting noise, so the
+# curve shows the trend, with the bias of the small $n$ included in every point. How much a point
+# moves when only the draw changes was not measured for this model; so read the curve for its
+# direction over tens of epochs, not for which single epoch scored best (the next cell prints the
+# range of the last scores).
 
 # %%
 h = trained.history
@@ -290,6 +292,9 @@ if h.get("metric_epochs"):
     fig.suptitle(f"scores of {h['metrics'][0]['n']} samples at the scored epochs")
     plt.tight_layout()
     plt.show()
+    late = [m["fid"] for e, m in zip(ep, h["metrics"]) if e >= ep[-1] - 30]
+    print(f"FID at epochs {[e for e in ep if e >= ep[-1] - 30]}: {[round(f, 1) for f in late]} "
+          f"(validation loss over the same epochs: {min(h['val_loss'][-31:]):.4f} to {max(h['val_loss'][-31:]):.4f})")
 else:
     print("this checkpoint's history has no per-epoch scores yet")
 
