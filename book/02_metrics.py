@@ -246,20 +246,25 @@ print("FID decreases with the number of scored images for the same 'model'")
 #
 # Now the default model of chapter 1. Sampling is the expensive part on a CPU (1,000 network
 # evaluations per image), so this chapter draws a modest number of samples; their scores are set
-# beside those of real digits *at the same $n$*, the fair floor.
+# beside those of real digits *at the same $n$*, the fair floor. It draws three independent sets of
+# that size, to see how much the scores move when only the draw changes; the first set is the one
+# shown and scored in full.
 
 # %%
 trained = load_trained(config.shipped_checkpoint("default"))
-n_model = 32 if SHORT else 256
-result = diffusion.sample(trained.model, trained.schedule, (n_model, 1, 28, 28), torch.Generator().manual_seed(11),
-                          precision=trained.config.precision, progress=True)
-model_images = as_uint8(result.images)
+n_model, n_draws = (32 if SHORT else 256), 3
+result = diffusion.sample(trained.model, trained.schedule, (n_draws * n_model, 1, 28, 28),
+                          torch.Generator().manual_seed(11), precision=trained.config.precision, progress=True)
+draws = as_uint8(result.images).split(n_model)  # independent noise per image: disjoint sets are independent draws
+model_images = draws[0]
 model_scores = metrics.score(model_images, classifier)
 floor_scores = metrics.score(held_u8[:n_model], classifier)
+draw_fids = [model_scores["fid"]] + [metrics.score(d, classifier)["fid"] for d in draws[1:]]
 print(f"checkpoint at epoch {trained.epoch}; n = {n_model} samples")
 for name, s in (("model samples", model_scores), ("real digits (same n)", floor_scores)):
     print(f"{name:<22} FID {s['fid']:8.2f}  KID {s['kid']:7.3f}  IS {s['is']:5.2f}  "
           f"precision {s['precision']:.3f}  recall {s['recall']:.3f}")
+print(f"FID of {n_draws} independent draws of {n_model} samples: {[round(f, 2) for f in draw_fids]}")
 viz.show_grid(model_images[:32], nrow=8, title=f"{min(32, n_model)} of the scored samples")
 plt.show()
 assert model_scores["fid"] > floor_scores["fid"]  # no model beats real data at the same n
@@ -269,17 +274,24 @@ assert model_scores["fid"] > floor_scores["fid"]  # no model beats real data at 
 # --metric-samples 256`). The shipped run was given the option when it was resumed after epoch 27,
 # so its history holds scores every 10 epochs from epoch 30 to 100; the next cell plots them, or says
 # that there are none. Each point is computed on samples drawn from the same starting noise, so the
-# curve shows the trend, with the bias of the small $n$ included in every point. How much a point
-# moves when only the draw changes was not measured for this model; so read the curve for its
-# direction over tens of epochs, not for which single epoch scored best (the next cell prints the
-# range of the last scores).
+# curve shows the trend, with the bias of the small $n$ included in every point. How far apart points
+# must be to mean anything is set by the spread between draws: the three draws of the previous cell
+# come from the last checkpoint and, when they have the history's $n$, are drawn at the last epoch as
+# crosses. The cell then says whether each of the last few epochs' points lies inside the range of
+# those draws: a point outside it differs by more than a change of draw explains, although with a
+# single draw per epoch that is a rough test, and a point inside it cannot be told apart from the
+# last epoch at this $n$.
 
 # %%
 h = trained.history
 if h.get("metric_epochs"):
     ep = h["metric_epochs"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.3))
-    axes[0].plot(ep, [m["fid"] for m in h["metrics"]], "o-")
+    axes[0].plot(ep, [m["fid"] for m in h["metrics"]], "o-", label="training run's samples")
+    same_n = h["metrics"][-1]["n"] == n_model and ep[-1] == trained.epoch
+    if same_n:
+        axes[0].plot([ep[-1]] * len(draw_fids), draw_fids, "kx", ms=8, label=f"{len(draw_fids)} other draws")
+        axes[0].legend(fontsize=8)
     axes[0].set_ylabel("FID")
     axes[1].plot(ep, [m["is"] for m in h["metrics"]], "o-")
     axes[1].set_ylabel("IS")
@@ -295,6 +307,17 @@ if h.get("metric_epochs"):
     late = [m["fid"] for e, m in zip(ep, h["metrics"]) if e >= ep[-1] - 30]
     print(f"FID at epochs {[e for e in ep if e >= ep[-1] - 30]}: {[round(f, 1) for f in late]} "
           f"(validation loss over the same epochs: {min(h['val_loss'][-31:]):.4f} to {max(h['val_loss'][-31:]):.4f})")
+    if same_n:
+        at_last = draw_fids + [h["metrics"][-1]["fid"]]
+        lo, hi = min(at_last), max(at_last)
+        print(f"at epoch {ep[-1]}, {len(at_last)} draws of {n_model} samples give FID {lo:.1f} to {hi:.1f}")
+        for e, m in zip(ep[:-1], h["metrics"][:-1]):
+            if e >= ep[-1] - 30:
+                where = "below" if m["fid"] < lo else "above" if m["fid"] > hi else "within"
+                print(f"  epoch {e}: {m['fid']:.1f}, {where} that range")
+    else:
+        print(f"(short mode: the draws above have n = {n_model}, the history n = {h['metrics'][-1]['n']}; "
+              f"no spread comparison)")
 else:
     print("this checkpoint's history has no per-epoch scores yet")
 
