@@ -191,8 +191,8 @@ print("floors and ceilings behave as described")
 # %%
 sizes = [100, 250, 500, 1000] if SHORT else [100, 250, 500, 1000, 2500]
 n_seeds = 3 if SHORT else 5
-whole = metrics.probe_sets(len(held_u8), names=["real (held-out digits)", "blurred, sigma 1"])
-pool = {"real digits": whole["real (held-out digits)"], "blurred, sigma 1": whole["blurred, sigma 1"]}
+pool = {"real digits": held_u8,
+        "blurred, sigma 1": metrics.probe_sets(len(held_u8), names=["blurred, sigma 1"])["blurred, sigma 1"]}
 pool_features = {name: metrics.ClassifierFeatures(classifier.model)(imgs) for name, imgs in pool.items()}
 curves = {}
 for name, feats in pool_features.items():
@@ -366,11 +366,9 @@ if samples:
 # The classifier half of the record is recomputed here from the same sets and must agree: the file was
 # written by this code, not typed in.
 test_u8 = as_uint8(load_mnist("test").images)[:n_ref]
-clf_features = metrics.ClassifierFeatures(classifier.model)
-ref_clf = clf_features(test_u8)
+clf = metrics.ClassifierFeatures(classifier.model)
 probe = metrics.probe_sets(n_cmp, names=[name for name in sets if name in metrics.PROBE_SETS])
-for name, images in probe.items():
-    fid = metrics.fid_from_features(ref_clf, clf_features(images), classifier.model)
+for name, fid in metrics.fid_of_sets(clf(test_u8), probe, clf, classifier.model).items():
     assert abs(fid - sets[name]["fid_classifier"]) <= 1e-5 * max(1.0, fid), (name, fid, sets[name])
 print(f"classifier FIDs of the {len(probe)} probe sets recomputed: they match the record")
 
@@ -379,9 +377,10 @@ weights = os.environ.get("DIFFUSION_BOOK_INCEPTION_WEIGHTS")
 if weights and not SHORT:
     inception, weights_sha = metrics.load_inception(weights)
     assert weights_sha == comparison["weights_sha256"], "these are not the weights the record was made with"
-    ref_inc = metrics.inception_features(test_u8, weights, progress=True)
-    for name, images in probe.items():
-        fid = metrics.fid_from_features(ref_inc, metrics.inception_features(images, weights, progress=True), inception)
+    def inc(images):
+        return metrics.inception_features(images, weights, progress=True)
+
+    for name, fid in metrics.fid_of_sets(inc(test_u8), probe, inc, inception).items():
         assert abs(fid - sets[name]["fid_inception"]) <= 1e-3 * max(1.0, fid), (name, fid, sets[name])
     print("InceptionV3 FIDs recomputed: they match the record")
 else:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+import numpy as np
 
 from . import cli, config, metrics
 from .classifier import load_classifier
@@ -52,22 +52,19 @@ def compare(weights_path, n: int = 500, reference: int = 1000, samples=None, dat
         if len(images) < n:
             raise ValueError(f"'{samples}' holds {len(images)} images, fewer than n={n}")
         candidates[MODEL_SET] = images[:n]
-        import numpy as np
         with np.load(samples, allow_pickle=False) as f:
             record["samples"] = {"file": str(samples), "epoch": int(f["epoch"]) if "epoch" in f.files else None,
                                  "seed": int(f["seed"]) if "seed" in f.files else None,
                                  "checkpoint": str(f["checkpoint"]) if "checkpoint" in f.files else None}
-    clf_features = metrics.ClassifierFeatures(classifier.model)
-    ref_clf = clf_features(ref)
-    ref_inc = metrics.inception_features(ref, weights_path, progress=progress)
-    for name, images in candidates.items():
-        if progress:
-            print(f"{name}: {len(images)} images", file=sys.stderr)
-        inc = metrics.inception_features(images, weights_path, progress=progress)
-        record["sets"][name] = {
-            "fid_classifier": metrics.fid_from_features(ref_clf, clf_features(images), classifier.model),
-            "fid_inception": metrics.fid_from_features(ref_inc, inc, inception),
-        }
+    clf = metrics.ClassifierFeatures(classifier.model)
+    fid_classifier = metrics.fid_of_sets(clf(ref), candidates, clf, classifier.model)
+
+    def inc(images):
+        return metrics.inception_features(images, weights_path, progress=progress)
+
+    fid_inception = metrics.fid_of_sets(inc(ref), candidates, inc, inception)
+    record["sets"] = {name: {"fid_classifier": fid_classifier[name], "fid_inception": fid_inception[name]}
+                      for name in candidates}
     return record
 
 

@@ -13,6 +13,7 @@ The test set's features are computed once per (classifier, data) pair and cached
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ import torch
 from torch import nn
 
 from . import cli
-from .classifier import LoadedClassifier, load_classifier
+from .classifier import LoadedClassifier, file_sha256, load_classifier
 from .data import load_mnist, to_uint8
 
 #: Environment variable naming the folder for cached reference features.
@@ -95,6 +96,16 @@ def cache_dir() -> Path:
     return Path(base) / "diffusion-book" / "metrics"
 
 
+def _save_atomically(obj, path: Path) -> None:
+    """torch.save through a unique temporary file in the same folder, then rename: readers never see
+    a partial file, and concurrent writers never share a temporary file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        torch.save(obj, f)
+    os.replace(tmp, path)
+
+
 def reference_features(classifier: LoadedClassifier, data_root=None, split: str = "test") -> dict:
     """Features and logits of an MNIST split, cached on disk by classifier and data checksum."""
     data = load_mnist(split, root=data_root)
@@ -113,11 +124,7 @@ def reference_features(classifier: LoadedClassifier, data_root=None, split: str 
            "logits": ClassifierFeatures(classifier.model, "logits")(images),
            "labels": data.labels, "classifier_sha256": classifier.sha256, "data_sha256": data_sha, "split": split,
            "features_version": FEATURES_VERSION}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)  # unique: no race
-    with os.fdopen(fd, "wb") as f:
-        torch.save(ref, f)
-    os.replace(tmp, path)
+    _save_atomically(ref, path)
     return ref
 
 
@@ -130,7 +137,6 @@ def _feature_module(m: nn.Module) -> nn.Module:
 
 def _quiet(fn):
     """Silence torchmetrics' warnings about states set directly rather than through update()."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -159,6 +165,12 @@ def fid_from_features(real: torch.Tensor, fake: torch.Tensor, classifier: nn.Mod
     metric.fake_features_num_samples = torch.tensor(len(f)).long()
     metric.orig_dtype = torch.float32
     return float(metric.compute())
+
+
+def fid_of_sets(reference: torch.Tensor, sets: dict, features, module: nn.Module) -> dict[str, float]:
+    """FID of each named image set against precomputed ``reference`` features, where ``features``
+    maps images to features and ``module`` is the classifier or feature module they come from."""
+    return {name: fid_from_features(reference, features(images), module) for name, images in sets.items()}
 
 
 @_quiet
@@ -348,14 +360,6 @@ class TorchScriptInception(nn.Module):
                           for i in range(0, len(imgs), self.chunk)])
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_inception(weights_path: str | os.PathLike | None, output: str = "features") -> tuple[nn.Module, str]:
     """The InceptionV3 module for ``weights_path`` and the file's SHA-256: ``output="features"`` gives
     the 2048 pool features (FID, KID), ``"logits"`` the 1008 class logits (Inception Score).
@@ -370,7 +374,13 @@ def load_inception(weights_path: str | os.PathLike | None, output: str = "featur
     path = Path(weights_path).expanduser()
     if not path.is_file():
         raise _missing_weights(f"InceptionV3 weights not found at '{path}'")
-    sha = _file_sha256(path)
+    stat = path.stat()  # loaded once per file version: hashing and loading ~90 MB takes seconds
+    return _load_inception(path.resolve(), stat.st_mtime_ns, stat.st_size, output)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_inception(path: Path, mtime_ns: int, size: int, output: str) -> tuple[nn.Module, str]:
+    sha = file_sha256(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
@@ -446,11 +456,7 @@ def inception_features(images, weights_path, progress: bool = False, cache: bool
         chunks = tqdm(chunks, desc="InceptionV3 features", unit="batch")
     feats = torch.cat([module(imgs[i:i + 50]) for i in chunks])
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"features": feats, "weights_sha256": weights_sha, "images_sha256": images_sha}, f)
-        os.replace(tmp, path)
+        _save_atomically({"features": feats, "weights_sha256": weights_sha, "images_sha256": images_sha}, path)
     return feats
 
 
