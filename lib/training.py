@@ -6,6 +6,7 @@ the optimiser, the random generator's state, the configuration and the whole his
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -27,6 +28,21 @@ from .schedules import Schedule, make_schedule
 CHECKPOINT_FORMAT = "diffusion-book-checkpoint"
 CHECKPOINT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
+SNAPSHOT_FORMAT = "diffusion-book-snapshot"
+
+
+def snapshot_path(run_dir: str | os.PathLike, epoch: int) -> Path:
+    """Where a run keeps its weights from ``epoch`` (``RUN/snapshots/epoch-0005.pt``)."""
+    return Path(run_dir) / "snapshots" / f"epoch-{epoch:04d}.pt"
+
+
+@torch.no_grad()
+def update_ema(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """theta_ema <- decay * theta_ema + (1 - decay) * theta, parameter by parameter (buffers copied)."""
+    ema_p = [p for p in ema_model.parameters()]
+    torch._foreach_lerp_(ema_p, [p.detach() for p in model.parameters()], 1.0 - decay)
+    for b_ema, b in zip(ema_model.buffers(), model.buffers()):
+        b_ema.copy_(b)
 
 
 class CheckpointError(RuntimeError):
@@ -56,6 +72,8 @@ class TrainConfig:
     val_limit: int | None = None
     metric_epochs: tuple[int, ...] = ()  # epochs at which to score samples (FID, IS, ...); off by default
     metric_samples: int = 256  # samples drawn for those scores
+    ema_decay: float | None = None  # exponential moving average of the weights (None: off, as in the seeds)
+    snapshot_epochs: tuple[int, ...] = ()  # epochs whose weights are kept in the checkpoint
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -66,6 +84,10 @@ class TrainConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if self.metric_epochs and self.metric_samples < 2:
             raise ValueError(f"metric_samples must be >= 2 to score samples, got {self.metric_samples}")
+        if self.ema_decay is not None and not (0.0 < self.ema_decay < 1.0):
+            raise ValueError(f"ema_decay must lie strictly between 0 and 1 (or be None for no EMA), got {self.ema_decay}")
+        if any(e < 1 for e in self.snapshot_epochs):
+            raise ValueError(f"snapshot_epochs must be positive epoch numbers, got {self.snapshot_epochs}")
         if self.loss not in diffusion.LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {sorted(diffusion.LOSSES)}")
         resolve_precision(self.precision)
@@ -85,26 +107,42 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
-        for key in ("hidden", "sample_epochs", "metric_epochs"):
+        for key in ("hidden", "sample_epochs", "metric_epochs", "snapshot_epochs"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
 
 
+def _comparison(name: str, **changes) -> TrainConfig:
+    """A run of the hyperparameter comparison (chapter 3): the default with ``changes``, trained for
+    the comparison's equal budget of 30 epochs, with weights kept every 5 epochs."""
+    return TrainConfig(name=name, epochs=30, sample_epochs=(1, 5, 10, 20, 30),
+                       snapshot_epochs=(5, 10, 15, 20, 25), **changes)
+
+
 #: The seeds' runs as named configurations. The book's chapters refer to them by name.
 CONFIGS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
-    "wide": TrainConfig(name="wide", hidden=(16, 32, 64, 32, 16)),
-    "selu": TrainConfig(name="selu", activation="selu"),
-    "cosine": TrainConfig(name="cosine", schedule="cosine"),
-    "quadratic": TrainConfig(name="quadratic", schedule="quadratic"),
-    "l1": TrainConfig(name="l1", loss="l1"),
+    # chapter 3: one factor at a time against the default, 30 epochs each, same data order seed.
+    # "ema" trains exactly the default (same seed, same steps) and also keeps an EMA of its weights.
+    "ema": _comparison("ema", ema_decay=0.999),
+    "harder": _comparison("harder", T=100, lr=6e-4, activation="selu"),
+    "T100": _comparison("T100", T=100),
+    "lr6e-4": _comparison("lr6e-4", lr=6e-4),
+    "selu": _comparison("selu", activation="selu"),
+    "wide": _comparison("wide", hidden=(16, 32, 64, 32, 16)),
+    "linear-T400": _comparison("linear-T400", T=400),
+    "quadratic-T400": _comparison("quadratic-T400", T=400, schedule="quadratic"),
+    "sigmoid-T400": _comparison("sigmoid-T400", T=400, schedule="sigmoid"),
+    "cosine-T400": _comparison("cosine-T400", T=400, schedule="cosine"),
+    "l1": _comparison("l1", loss="l1"),
+    "smooth_l1": _comparison("smooth_l1", loss="smooth_l1"),
 }
 
 
 #: Fields a resumed run may change: the target length, and what is measured along the way (scoring
 #: samples uses its own generator and leaves the training generator and the weights untouched).
-OBSERVATION_FIELDS = ("epochs", "metric_epochs", "metric_samples")
+OBSERVATION_FIELDS = ("epochs", "metric_epochs", "metric_samples", "snapshot_epochs")
 
 
 def get_config(name: str, **overrides) -> TrainConfig:
@@ -290,6 +328,11 @@ def train(
             log(f"note: resuming a {history['precision']} run with precision {precision}")
         log(f"resuming '{config.name}' from epoch {start_epoch} of {config.epochs}")
 
+    ema_model = None
+    if config.ema_decay is not None:
+        ema_model = copy.deepcopy(model).eval().requires_grad_(False)
+        if state is not None:
+            ema_model.load_state_dict(state["ema"])
     n = train_images.shape[0]
     n_batches = math.ceil(n / config.batch_size)
     model.train()
@@ -305,6 +348,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if ema_model is not None:
+                update_ema(ema_model, model, config.ema_decay)
             losses.append(loss.item())
             if b % 20 == 0:
                 bar.set_postfix(loss=f"{losses[-1]:.4f}")
@@ -313,19 +358,30 @@ def train(
         history["epoch"].append(epoch)
         history["train_loss"].append(sum(losses) / len(losses))
         history["val_loss"].append(validation_loss(model, schedule, val_set.images, config, precision, device))
+        if ema_model is not None:
+            history.setdefault("val_loss_ema", []).append(
+                validation_loss(ema_model, schedule, val_set.images, config, precision, device))
         if epoch in config.sample_epochs or epoch == config.epochs:
             history["grid_epochs"].append(epoch)
             history["grids"].append(sample_grid(model, schedule, config, precision, device))
+            if ema_model is not None:
+                history.setdefault("grids_ema", []).append(sample_grid(ema_model, schedule, config, precision, device))
         history["epoch_seconds"].append(time.perf_counter() - t0)
         if epoch in config.metric_epochs:  # timed separately: scoring is not training time
             history.setdefault("metric_epochs", []).append(epoch)
             history.setdefault("metrics", []).append(
                 sample_metrics(model, schedule, config, precision, device, classifier, data_root))
-        save_checkpoint(ckpt_path, {
-            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
-            "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "rng": {"generator": generator.get_state()}, "history": history,
-        })
+        if epoch in config.snapshot_epochs and epoch != config.epochs:  # written once, never rewritten
+            save_checkpoint(snapshot_path(out_dir, epoch), {
+                "format": SNAPSHOT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
+                "epoch": epoch, "model": model.state_dict(),
+                "ema": ema_model.state_dict() if ema_model is not None else None})
+        ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
+                "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "rng": {"generator": generator.get_state()}, "history": history}
+        if ema_model is not None:
+            ckpt["ema"] = ema_model.state_dict()
+        save_checkpoint(ckpt_path, ckpt)
         scores = (f", FID {history['metrics'][-1]['fid']:.2f}, IS {history['metrics'][-1]['is']:.2f}"
                   if epoch in config.metric_epochs else "")
         log(f"epoch {epoch}/{config.epochs}: train {history['train_loss'][-1]:.4f}, "
