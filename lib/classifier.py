@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from . import cli
 from .config import CHECKPOINT_DIR
 from .data import load_mnist
-from .training import CheckpointError, save_checkpoint
+from .checkpoints import CheckpointError, save_checkpoint
 
 CLASSIFIER_FORMAT = "diffusion-book-classifier"
 #: Where the repository ships the trained classifier.

@@ -10,7 +10,6 @@ import copy
 import dataclasses
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,21 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 from . import diffusion
+from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CHECKPOINT_VERSION, SNAPSHOT_FORMAT,
+                          CheckpointError, read_checkpoint, save_checkpoint, snapshot_path)
 from .data import load_mnist, to_uint8
 from .models import CourseworkCNN
 from .precision import resolve_precision
 from .schedules import Schedule, make_schedule
-
-CHECKPOINT_FORMAT = "diffusion-book-checkpoint"
-CHECKPOINT_VERSION = 1
-CHECKPOINT_NAME = "checkpoint.pt"
-SNAPSHOT_FORMAT = "diffusion-book-snapshot"
-
-
-def snapshot_path(run_dir: str | os.PathLike, epoch: int) -> Path:
-    """Where a run keeps its weights from ``epoch`` (``RUN/snapshots/epoch-0005.pt``)."""
-    return Path(run_dir) / "snapshots" / f"epoch-{epoch:04d}.pt"
-
 
 @torch.no_grad()
 def update_ema(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -155,52 +145,6 @@ def get_config(name: str, **overrides) -> TrainConfig:
 def new_history() -> dict:
     return {"iter_loss": [], "epoch": [], "train_loss": [], "val_loss": [], "epoch_seconds": [],
             "grid_epochs": [], "grids": [], "metric_epochs": [], "metrics": [], "precision": None}
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """Read and validate a checkpoint file; raise :class:`CheckpointError` with a clear message."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT_NAME
-    if not path.exists():
-        raise CheckpointError(f"no checkpoint at '{path}'")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"'{path}' is not a readable checkpoint (corrupt or truncated?): "
-                              f"{type(exc).__name__}") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"'{path}' is not a diffusion-book checkpoint")
-    if state.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"'{path}' has checkpoint version {state.get('version')}, "
-                              f"this library reads version {CHECKPOINT_VERSION}")
-    missing = {"config", "epoch", "model", "optimizer", "rng", "history"} - set(state)
-    if missing:
-        raise CheckpointError(f"'{path}' lacks {sorted(missing)}")
-    return state
 
 
 @dataclass

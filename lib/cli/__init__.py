@@ -5,8 +5,8 @@ import argparse
 import sys
 from typing import Callable
 
-from .data import MNISTNotFoundError
-from .training import CheckpointError
+from ..checkpoints import CheckpointError
+from ..data import MNISTNotFoundError
 
 #: Errors that mean "the user asked for something wrong or missing", reported in one line.
 USER_ERRORS = (ValueError, TypeError, CheckpointError, MNISTNotFoundError, FileNotFoundError,
