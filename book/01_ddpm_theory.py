@@ -37,9 +37,9 @@ import torch
 from IPython.display import display
 
 import lib
-from lib import config, diffusion, schedules, viz, widgets
+from lib import config, diffusion, processes, sampling, schedules, viz, widgets
 from lib.data import load_mnist, to_unit_range
-from lib.training import load_trained
+from lib.runs import load_trained
 
 SHORT = config.short_mode()  # CI sets DIFFUSION_BOOK_SHORT=1: same code, fewer samples
 print(f"short mode: {SHORT}")
@@ -175,16 +175,19 @@ viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].
 # $$ (eq-loss)
 #
 # **Algorithm 1** (training) repeats: take a batch of images, draw $t$ and $\epsilon$, form $z_t$ with
-# {eq}`eq-closed-form`, and take a gradient step on {eq}`eq-loss`. In the library this is one function;
-# the training loop around it (`lib.training.train`) only adds batching, Adam, logging and checkpoints.
+# {eq}`eq-closed-form`, and take a gradient step on {eq}`eq-loss`. In the library this is one function,
+# written once for every forward process the book trains (`lib.processes.training_loss`); the Gaussian
+# process of DDPM supplies the pair $(z_t, \epsilon)$ through its `degrade` method, printed after it. The
+# training loop around them (`lib.training.train`) only adds batching, Adam, logging and checkpoints.
 # The library's MSE averages over the 784 pixels (and the batch), so the losses printed below are
 # {eq}`eq-loss` divided by 784: a network that predicted $\hat\epsilon = 0$ would score 1.
 
 # %%
-print(inspect.getsource(diffusion.training_loss))
+print(inspect.getsource(processes.training_loss))
+print(inspect.getsource(diffusion.GaussianDiffusion.degrade))
 
 # %% [markdown]
-# The network is the coursework CNN (`lib.models.CourseworkCNN`): blocks of a $7\times7$ convolution,
+# The network is the coursework CNN (`lib.networks.CourseworkCNN`): blocks of a $7\times7$ convolution,
 # LayerNorm and GELU with (16, 32, 32, 16) channels, then a $3\times3$ convolution back to one channel.
 # It sees $t/T$ through a sinusoidal encoding (16 frequencies, sine and cosine) and a small MLP whose
 # output is added after the first block.
@@ -212,7 +215,7 @@ print(inspect.getsource(diffusion.training_loss))
 # $$ (eq-sampling)
 #
 # with no noise at the last step. Ho et al. found $\sigma_t^2 = \beta_t$ and $\sigma_t^2 = \tilde\beta_t$
-# to work about equally well; `lib.diffusion.sample` offers both (default $\beta_t$) and $\sigma_t = 0$,
+# to work about equally well; `lib.sampling.sample` offers both (default $\beta_t$) and $\sigma_t = 0$,
 # which keeps only the mean of each step: a deterministic map from $z_T$, not DDIM
 # {cite:p}`song2021ddim`, and it gives over-smoothed samples. Each step also returns $\hat x_0$. Unlike
 # Ho et al.'s released code, the library does not clip $\hat x_0$ to $[-1, 1]$ inside the step; it is
@@ -278,7 +281,7 @@ plt.show()
 
 # %%
 n_fresh = 16 if SHORT else 64
-result = diffusion.sample(trained.model, trained.schedule, (n_fresh, 1, 28, 28), torch.Generator().manual_seed(2024),
+result = sampling.sample(trained.model, trained.process, (n_fresh, 1, 28, 28), torch.Generator().manual_seed(2024),
                           precision=cfg.precision, progress=True)
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
 viz.show_grid(result.images, nrow=8, ax=axes[0], title=f"{n_fresh} samples, epoch {trained.epoch} (seed 2024)")
@@ -315,7 +318,7 @@ assert s_gen["mid-grey share"] < 0.25
 
 # %%
 n_traj = 4
-traj = diffusion.sample(trained.model, trained.schedule, (n_traj, 1, 28, 28), torch.Generator().manual_seed(7),
+traj = sampling.sample(trained.model, trained.process, (n_traj, 1, 28, 28), torch.Generator().manual_seed(7),
                         trajectory=True, keep_every=10, precision=cfg.precision)
 widgets.trajectory_slider(traj)
 

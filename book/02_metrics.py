@@ -35,11 +35,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lib import config, diffusion, metrics, viz
+from lib import config, metrics, probes, sampling, viz
 from lib.classifier import load_classifier
 from lib.data import load_mnist
 from lib.data import to_uint8 as as_uint8  # model range [-1, 1] -> uint8, as lib.sample writes them
-from lib.training import load_trained
+from lib.inception import inception_features, load_inception
+from lib.runs import load_trained
 
 SHORT = config.short_mode()  # CI sets DIFFUSION_BOOK_SHORT=1: same code, smaller sets
 N = 500 if SHORT else 2000  # images per scored set in the comparisons below
@@ -113,7 +114,7 @@ print(f"reference: {len(reference['features'])} test images, {reference['feature
 # Before scoring a model, score things whose quality we know: real digits (what a perfect generator
 # would produce), uniform noise, those digits blurred by a Gaussian of standard deviation 1 and 2
 # pixels, mirrored left to right, drawn with thicker strokes, one digit repeated (total mode collapse)
-# and a set of ones only (a generator that learned one class). `lib.metrics.probe_sets` builds them. The real digits are the 5,000 validation images, which the classifier never trained on
+# and a set of ones only (a generator that learned one class). `lib.probes.probe_sets` builds them. The real digits are the 5,000 validation images, which the classifier never trained on
 # (its own training images would look more "real" to it than any new digit); the ones come from the
 # training split, which has enough of them. Every set has the same size $n$. FID and KID compare it with
 # all 10,000 test digits, precision and recall with a random subset of $n$ test digits.
@@ -121,8 +122,8 @@ print(f"reference: {len(reference['features'])} test images, {reference['feature
 # %%
 held_out = load_mnist("val")  # 5,000 digits the classifier never trained on
 held_u8 = as_uint8(held_out.images)
-candidates = metrics.probe_sets(N)  # every set of known quality, N images each
-for name, what in metrics.PROBE_SETS.items():
+candidates = probes.probe_sets(N)  # every set of known quality, N images each
+for name, what in probes.PROBE_SETS.items():
     print(f"{name:<24}{what}")
 assert all(len(images) == N for images in candidates.values())
 scores = {name: metrics.score(images, classifier) for name, images in candidates.items()}
@@ -192,7 +193,7 @@ print("floors and ceilings behave as described")
 sizes = [100, 250, 500, 1000] if SHORT else [100, 250, 500, 1000, 2500]
 n_seeds = 3 if SHORT else 5
 pool = {"real digits": held_u8,
-        "blurred, sigma 1": metrics.probe_sets(len(held_u8), names=["blurred, sigma 1"])["blurred, sigma 1"]}
+        "blurred, sigma 1": probes.probe_sets(len(held_u8), names=["blurred, sigma 1"])["blurred, sigma 1"]}
 pool_features = {name: metrics.ClassifierFeatures(classifier.model)(imgs) for name, imgs in pool.items()}
 curves = {}
 for name, feats in pool_features.items():
@@ -253,7 +254,7 @@ print("FID decreases with the number of scored images for the same 'model'")
 # %%
 trained = load_trained(config.shipped_checkpoint("default"))
 n_model, n_draws = (32 if SHORT else 256), 3
-result = diffusion.sample(trained.model, trained.schedule, (n_draws * n_model, 1, 28, 28),
+result = sampling.sample(trained.model, trained.process, (n_draws * n_model, 1, 28, 28),
                           torch.Generator().manual_seed(11), precision=trained.config.precision, progress=True)
 draws = as_uint8(result.images).split(n_model)  # independent noise per image: disjoint sets are independent draws
 model_images = draws[0]
@@ -367,7 +368,7 @@ if samples:
 # written by this code, not typed in.
 test_u8 = as_uint8(load_mnist("test").images)[:n_ref]
 clf = metrics.ClassifierFeatures(classifier.model)
-probe = metrics.probe_sets(n_cmp, names=[name for name in sets if name in metrics.PROBE_SETS])
+probe = probes.probe_sets(n_cmp, names=[name for name in sets if name in probes.PROBE_SETS])
 for name, fid in metrics.fid_of_sets(clf(test_u8), probe, clf, classifier.model).items():
     assert abs(fid - sets[name]["fid_classifier"]) <= 1e-5 * max(1.0, fid), (name, fid, sets[name])
 print(f"classifier FIDs of the {len(probe)} probe sets recomputed: they match the record")
@@ -375,10 +376,10 @@ print(f"classifier FIDs of the {len(probe)} probe sets recomputed: they match th
 # With the weights at hand (DIFFUSION_BOOK_INCEPTION_WEIGHTS), the InceptionV3 half is recomputed too.
 weights = os.environ.get("DIFFUSION_BOOK_INCEPTION_WEIGHTS")
 if weights and not SHORT:
-    inception, weights_sha = metrics.load_inception(weights)
+    inception, weights_sha = load_inception(weights)
     assert weights_sha == comparison["weights_sha256"], "these are not the weights the record was made with"
     def inc(images):
-        return metrics.inception_features(images, weights, progress=True)
+        return inception_features(images, weights, progress=True)
 
     for name, fid in metrics.fid_of_sets(inc(test_u8), probe, inc, inception).items():
         assert abs(fid - sets[name]["fid_inception"]) <= 1e-3 * max(1.0, fid), (name, fid, sets[name])

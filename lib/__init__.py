@@ -1,10 +1,22 @@
 """The thin library behind the runnable book on diffusion models.
 
-Modules, one concept each: :mod:`lib.config` (paths, data root, short mode), :mod:`lib.data`
-(MNIST tensors), :mod:`lib.schedules`, :mod:`lib.models`, :mod:`lib.diffusion` (forward process,
-loss, sampler), :mod:`lib.precision`, :mod:`lib.training` (configs, loop, checkpoints),
-:mod:`lib.classifier` and :mod:`lib.metrics` (sample quality), :mod:`lib.viz` and :mod:`lib.widgets`;
-command lines in :mod:`lib.train`, :mod:`lib.sample`, :mod:`lib.bench`, :mod:`lib.compare_precision`,
-:mod:`lib.classifier` and :mod:`lib.metrics`.
+Modules, one concept each:
+
+- where things are: :mod:`lib.config` (paths, data root, short mode), :mod:`lib.data` (MNIST tensors);
+- the model: :mod:`lib.schedules` (noise schedules), :mod:`lib.processes` (the forward-process
+  interface and Algorithm 1), :mod:`lib.diffusion` (DDPM's Gaussian process and its sampler steps),
+  :mod:`lib.sampling` (the one sampling loop: ancestral, DDIM, respacing, guidance),
+  :mod:`lib.networks` (the coursework CNN, a U-Net, autoencoder-style decoders);
+- training: :mod:`lib.configs` (configurations, named and from TOML), :mod:`lib.training` (the loop),
+  :mod:`lib.ema`, :mod:`lib.precision`, :mod:`lib.checkpoints` (file I/O), :mod:`lib.runs` (loading a
+  trained run);
+- sample quality: :mod:`lib.classifier` (the MNIST classifier), :mod:`lib.metrics` (FID, KID, IS,
+  precision and recall on its features), :mod:`lib.inception` (the standard InceptionV3 FID and IS),
+  :mod:`lib.probes` (image sets of known quality);
+- pictures: :mod:`lib.viz` and :mod:`lib.widgets`.
+
+Command lines live in :mod:`lib.cli`, one module per command; ``python -m lib.<command>`` runs
+:mod:`lib.cli.<command>` (``train``, ``sample``, ``info``, ``bench``, ``metrics``, ``classifier``,
+``compare_precision``, ``feature_compare``).
 """
 __version__ = "0.1.0"

@@ -53,8 +53,9 @@ def save_atomically(obj, path: str | os.PathLike, fsync: bool = True) -> Path:
     return path
 
 
-#: Training checkpoints are written with fsync: they are the only copy of hours of work.
-save_checkpoint = save_atomically
+def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
+    """Write a checkpoint atomically, with fsync: it may be the only copy of hours of training."""
+    return save_atomically(state, path)
 
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> Path:

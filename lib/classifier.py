@@ -1,6 +1,7 @@
 """A small MNIST classifier whose features replace InceptionV3's in this book's FID, KID, IS and
 precision/recall. ``python -m lib.classifier [--epochs E] [--seed S] [--out PATH]`` trains it and
-records its test accuracy, seed and command in the saved file.
+records its test accuracy, seed and command in the saved file (the command line is
+:mod:`lib.cli.classifier`).
 
 The network takes images in the model range [-1, 1], shape (N, 1, 28, 28). ``features`` returns the
 128-dimensional penultimate layer, ``forward`` the 10 class logits.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,6 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import cli
 from .config import CHECKPOINT_DIR
 from .data import load_mnist
 from .checkpoints import CheckpointError, save_checkpoint
@@ -133,22 +132,10 @@ def save_classifier(model: MNISTClassifier, meta: dict, path: str | os.PathLike)
     return save_checkpoint(path, {"format": CLASSIFIER_FORMAT, "model": model.state_dict(), "meta": meta})
 
 
-def main(argv=None) -> int:
-    p = cli.Parser(prog="python -m lib.classifier", description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(SHIPPED_CLASSIFIER))
-    p.add_argument("--data", help="MNIST root")
-    p.add_argument("--limit", type=int, help="use only the first N images of each split (quick checks)")
-    a = p.parse_args(argv)
-    if a.epochs < 1:
-        p.error(f"--epochs must be >= 1, got {a.epochs}")
-    model, record = train_classifier(a.epochs, a.seed, data_root=a.data, limit=a.limit)
-    record["command"] = "python -m lib.classifier " + " ".join(argv if argv is not None else sys.argv[1:])
-    save_classifier(model, record, a.out)
-    print(f"test accuracy {record['test_accuracy']:.4f} (validation {record['val_accuracy']:.4f}) -> {a.out}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(cli.run(main, prog="python -m lib.classifier"))
+    import sys
+
+    from . import cli
+    from .cli import classifier
+
+    sys.exit(cli.run(classifier.main, prog="python -m lib.classifier"))

@@ -20,19 +20,31 @@ CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 RESULTS_DIR = REPO_ROOT / "results"
 
 
+def _absolute(path: str | os.PathLike) -> Path:
+    """``path`` with ``~`` expanded, made absolute against the current working directory."""
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
 def default_data_root() -> Path:
     """The per-user cache folder used when neither an argument nor ``$DIFFUSION_BOOK_DATA`` is set."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "diffusion-book" / "data"
+    return _absolute(Path(base) / "diffusion-book" / "data")
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Resolve the MNIST data root: the argument, then ``$DIFFUSION_BOOK_DATA``, then the cache folder."""
+    """Resolve the MNIST data root: the argument, then ``$DIFFUSION_BOOK_DATA``, then the cache folder.
+
+    The result is always absolute. A relative path (``root``, ``--data`` or the variable) is taken
+    relative to the current working directory of this process, at the time of the call, and never
+    against another folder (not the repository, not ``book/``). Chapter kernels run in ``book/`` or
+    in ``_build/nbval``, not where ``make`` was typed: the Makefile and ``scripts/test.sh`` make
+    ``$DIFFUSION_BOOK_DATA`` absolute before any kernel starts.
+    """
     if root is not None:
-        return Path(root).expanduser()
+        return _absolute(root)
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env).expanduser()
+        return _absolute(env)
     return default_data_root()
 
 

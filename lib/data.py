@@ -35,11 +35,13 @@ class MNISTSplit:
 
 
 def _missing_message(root: Path, reason: str) -> str:
+    # Name the absolute folder that was searched: a relative path is read from the current working
+    # directory, which in a chapter kernel is book/ or _build/nbval, not where the command was typed.
     return (
-        f"MNIST not found under '{root}' ({reason}). Set ${DATA_ENV} (or pass root=...) to a folder "
-        f"holding MNIST/raw/train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
-        f"and t10k-labels-idx1-ubyte (the layout torchvision.datasets.MNIST reads); with internet "
-        f"access it is downloaded there automatically."
+        f"MNIST not found under '{os.path.abspath(root)}' ({reason}). Set ${DATA_ENV} (or pass root=...) "
+        f"to a folder holding MNIST/raw/train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        f"t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (the layout torchvision.datasets.MNIST "
+        f"reads); with internet access it is downloaded there automatically."
     )
 
 

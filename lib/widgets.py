@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from .diffusion import SampleResult, q_sample
+from .diffusion import q_sample
+from .sampling import SampleResult
 from .schedules import Schedule
 from .viz import show_grid
 

@@ -3,7 +3,7 @@ import torch
 
 from lib import classifier as C
 from lib.data import MNISTNotFoundError, load_mnist
-from lib.training import CheckpointError
+from lib.checkpoints import CheckpointError
 
 
 def test_shapes_and_size():

@@ -27,11 +27,42 @@ def test_root_from_environment(fake_mnist, monkeypatch):
     assert config.data_root() == config.default_data_root()
 
 
+def test_relative_roots_are_read_from_the_current_folder_and_made_absolute(fake_mnist, monkeypatch):
+    """A relative --data/root= or $DIFFUSION_BOOK_DATA is relative to the current working directory when
+    it is used, and to nothing else (not the repository, not book/)."""
+    base = fake_mnist.parent
+    monkeypatch.chdir(base)
+    assert config.data_root("data") == fake_mnist and config.data_root("./data/").is_absolute()
+    monkeypatch.setenv(config.DATA_ENV, "data")
+    assert config.data_root() == fake_mnist
+    assert len(load_mnist("test", download=False)) == 60
+    monkeypatch.chdir(base / "data" / "MNIST")  # the same relative path, seen from another folder
+    assert config.data_root() == base / "data" / "MNIST" / "data"
+    monkeypatch.setenv(config.DATA_ENV, "../../data")
+    assert config.data_root() == fake_mnist  # normalised, no '..' left
+    monkeypatch.setenv("HOME", str(base))
+    assert config.data_root("~/data") == fake_mnist
+
+
 def test_missing_data_names_variable_and_layout(tmp_path):
     with pytest.raises(MNISTNotFoundError) as err:
         load_mnist("train", root=tmp_path, download=False)
     msg = str(err.value)
     assert config.DATA_ENV in msg and "MNIST/raw/train-images-idx3-ubyte" in msg and str(tmp_path) in msg
+
+
+def test_missing_data_names_the_absolute_folder_it_looked_in(tmp_path, monkeypatch):
+    """README's offline form is relative (DIFFUSION_BOOK_DATA=../shared/data); a kernel running in another
+    folder must say where it actually looked, not repeat the relative path."""
+    (tmp_path / "book").mkdir()
+    monkeypatch.chdir(tmp_path / "book")
+    monkeypatch.setenv(config.DATA_ENV, "../shared/data")
+    with pytest.raises(MNISTNotFoundError) as err:
+        load_mnist("train", download=False)
+    msg = str(err.value)
+    assert f"MNIST not found under '{tmp_path / 'shared' / 'data'}' (download disabled)" in msg
+    assert "'../shared/data'" not in msg
+    assert f"Set ${config.DATA_ENV} (or pass root=...)" in msg and "t10k-labels-idx1-ubyte" in msg
 
 
 def test_offline_download_failure_is_one_clear_error(tmp_path, monkeypatch):

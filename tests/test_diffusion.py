@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from lib import diffusion, schedules
-from lib.diffusion import ddpm_step, q_sample, q_step, sample, training_loss
+from lib.diffusion import GaussianDiffusion, ddpm_step, q_sample, q_step
+from lib.processes import training_loss
+from lib.sampling import sample
 
 
 class ZeroEps(torch.nn.Module):
@@ -84,18 +86,18 @@ def test_sigma_choices():
 def test_sampler_shapes_seeding_and_determinism():
     s = schedules.linear(T=30)
     model = ScaledInput()
-    a = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7))
-    b = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7))
-    c = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(8))
+    a = sample(model, GaussianDiffusion(s), (3, 1, 5, 5), torch.Generator().manual_seed(7))
+    b = sample(model, GaussianDiffusion(s), (3, 1, 5, 5), torch.Generator().manual_seed(7))
+    c = sample(model, GaussianDiffusion(s), (3, 1, 5, 5), torch.Generator().manual_seed(8))
     assert a.images.shape == (3, 1, 5, 5) and a.trajectory is None
     assert torch.equal(a.images, b.images)
     assert not torch.allclose(a.images, c.images)
-    d = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7), trajectory=True)
+    d = sample(model, GaussianDiffusion(s), (3, 1, 5, 5), torch.Generator().manual_seed(7), trajectory=True)
     assert torch.equal(d.images, a.images)
     assert d.timesteps[0] == 30 and d.timesteps[-1] == 0 and len(d.timesteps) == 31
     assert d.trajectory.shape == (31, 3, 1, 5, 5) and d.x0_trajectory.shape == (31, 3, 1, 5, 5)
     assert torch.equal(d.trajectory[-1], a.images)
-    e = sample(model, s, (3, 1, 5, 5), torch.Generator().manual_seed(7), trajectory=True, keep_every=7)
+    e = sample(model, GaussianDiffusion(s), (3, 1, 5, 5), torch.Generator().manual_seed(7), trajectory=True, keep_every=7)
     assert e.timesteps == [30, 23, 16, 9, 2, 0]
     assert torch.equal(e.images, a.images)
 
@@ -105,7 +107,7 @@ def test_sampler_pinned_numbers_on_zero_model():
     s = schedules.linear(T=50)
     g = torch.Generator().manual_seed(3)
     z_T = torch.randn((2, 1, 3, 3), generator=torch.Generator().manual_seed(3))
-    out = sample(ZeroEps(), s, (2, 1, 3, 3), g, sigma_kind="zero").images
+    out = sample(ZeroEps(), GaussianDiffusion(s), (2, 1, 3, 3), g, sigma_kind="zero").images
     expected = z_T / torch.prod(s.alphas[1:]).sqrt().float()
     assert torch.allclose(out, expected, rtol=1e-4)
 
@@ -113,16 +115,16 @@ def test_sampler_pinned_numbers_on_zero_model():
 def test_sampler_bad_input():
     s = schedules.linear(T=5)
     with pytest.raises(TypeError, match="torch.Generator"):
-        sample(ZeroEps(), s, (1, 1, 2, 2), generator=0)
+        sample(ZeroEps(), GaussianDiffusion(s), (1, 1, 2, 2), generator=0)
     with pytest.raises(ValueError, match="shape must be"):
-        sample(ZeroEps(), s, (1, 2, 2), torch.Generator())
+        sample(ZeroEps(), GaussianDiffusion(s), (1, 2, 2), torch.Generator())
     with pytest.raises(ValueError, match="unknown sigma"):
-        sample(ZeroEps(), s, (1, 1, 2, 2), torch.Generator(), sigma_kind="big")
+        sample(ZeroEps(), GaussianDiffusion(s), (1, 1, 2, 2), torch.Generator(), sigma_kind="big")
 
 
 def test_sampler_restores_training_mode():
     m = ScaledInput().train()
-    sample(m, schedules.linear(T=3), (1, 1, 2, 2), torch.Generator())
+    sample(m, GaussianDiffusion(schedules.linear(T=3)), (1, 1, 2, 2), torch.Generator())
     assert m.training
 
 
@@ -130,14 +132,14 @@ def test_training_loss_values_and_options():
     s = schedules.linear(T=100)
     x0 = torch.zeros(256, 1, 8, 8)  # 16,384 noise values: the sample mean's std is about 0.011
     # eps_hat = 0: the MSE equals E[eps^2] = 1 and the L1 equals E|eps| = sqrt(2/pi)
-    mse = training_loss(ZeroEps(), s, x0, torch.Generator().manual_seed(0), "mse")
-    l1 = training_loss(ZeroEps(), s, x0, torch.Generator().manual_seed(0), "l1")
+    mse = training_loss(ZeroEps(), GaussianDiffusion(s), x0, torch.Generator().manual_seed(0), "mse")
+    l1 = training_loss(ZeroEps(), GaussianDiffusion(s), x0, torch.Generator().manual_seed(0), "l1")
     assert mse.item() == pytest.approx(1.0, abs=0.05)
     assert l1.item() == pytest.approx((2 / torch.pi) ** 0.5, abs=0.03)
-    assert training_loss(ZeroEps(), s, x0, torch.Generator().manual_seed(0), "smooth_l1").item() < mse.item()
+    assert training_loss(ZeroEps(), GaussianDiffusion(s), x0, torch.Generator().manual_seed(0), "smooth_l1").item() < mse.item()
     with pytest.raises(ValueError, match="unknown loss"):
-        training_loss(ZeroEps(), s, x0, None, "huber")
+        training_loss(ZeroEps(), GaussianDiffusion(s), x0, None, "huber")
     m = ScaledInput()
-    loss = training_loss(m, s, x0, torch.Generator().manual_seed(0))
+    loss = training_loss(m, GaussianDiffusion(s), x0, torch.Generator().manual_seed(0))
     loss.backward()
     assert m.c.grad is not None and m.c.grad.abs() > 0

@@ -2,11 +2,14 @@
 InceptionV3 (the real weights cannot be downloaded here) that has the same interface."""
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from lib import cli, feature_compare, metrics
+from lib import cli, inception, metrics, probes
+from lib.cli import feature_compare
+from lib.cli import metrics as metrics_cli
 from lib.classifier import MNISTClassifier, load_classifier, save_classifier
 from lib.data import load_mnist, to_uint8
 
@@ -34,59 +37,101 @@ def weights(tmp_path, monkeypatch):
 
 
 def test_torchscript_weights_load_with_the_tensorflow_front_end(weights):
-    module, sha = metrics.load_inception(weights)
-    assert isinstance(module, metrics.TorchScriptInception) and len(sha) == 64
-    x = metrics.TorchScriptInception.preprocess(torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 1, 1, 3))
+    module, sha = inception.load_inception(weights)
+    assert isinstance(module, inception.TorchScriptInception) and len(sha) == 64
+    x = inception.TorchScriptInception.preprocess(torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 1, 1, 3))
     assert x.shape == (1, 3, 299, 299)
     assert x.min().item() == -1.0 and x.max().item() == pytest.approx(127 / 128)  # TF: x / 128 - 1
     with pytest.raises(TypeError, match="uint8"):
-        metrics.TorchScriptInception.preprocess(torch.zeros(1, 1, 28, 28))
+        inception.TorchScriptInception.preprocess(torch.zeros(1, 1, 28, 28))
+
+
+def tensorflow1_resize(x: np.ndarray, size: int) -> np.ndarray:
+    """TensorFlow 1's ``resize_bilinear`` (align_corners=False) in float64, written from its kernel:
+    output pixel i reads the input at i * in / out, between floor and the next pixel (clamped)."""
+    def taps(n):
+        pos = np.arange(size) * (n / size)
+        lo = np.floor(pos).astype(int)
+        return lo, np.minimum(lo + 1, n - 1), pos - lo
+
+    r0, r1, dy = taps(x.shape[-2])
+    c0, c1, dx = taps(x.shape[-1])
+    rows = x[..., c0] * (1 - dx) + x[..., c1] * dx
+    return rows[..., r0, :] * (1 - dy[:, None]) + rows[..., r1, :] * dy[:, None]
+
+
+@pytest.fixture
+def digits_u8():
+    return torch.randint(0, 256, (3, 1, 28, 28), generator=torch.Generator().manual_seed(4), dtype=torch.uint8)
+
+
+def test_front_end_resizes_like_tensorflow1_not_like_pytorch(digits_u8):
+    resized = inception.TorchScriptInception.preprocess(digits_u8) * 128 + 128  # undo the scaling (exact)
+    assert resized.shape == (3, 3, 299, 299) and torch.equal(resized[:, 0], resized[:, 2])
+    expected = torch.from_numpy(tensorflow1_resize(digits_u8.double().numpy(), 299)).float()
+    torch.testing.assert_close(resized[:, :1], expected, atol=1e-3, rtol=0)
+    pytorch = nn.functional.interpolate(digits_u8.float(), size=(299, 299), mode="bilinear", align_corners=False)
+    assert (resized[:, :1] - pytorch).abs().mean() > 10  # what the front end did before: far off
+
+
+def test_front_end_resize_is_torchmetrics_tensorflow1_resize(digits_u8):
+    from torchmetrics.image import fid
+
+    if fid.interpolate_bilinear_2d_like_tensorflow1x is None:
+        pytest.skip("torchmetrics takes its TensorFlow 1 resize from torch-fidelity, which is not installed")
+    resized = inception.TorchScriptInception.preprocess(digits_u8)[:, :1] * 128 + 128
+    theirs = fid.interpolate_bilinear_2d_like_tensorflow1x(digits_u8.float(), size=(299, 299), align_corners=False)
+    torch.testing.assert_close(resized, theirs, atol=1e-4, rtol=0)
+    pytorch = nn.functional.interpolate(digits_u8.float(), size=(299, 299), mode="bilinear", align_corners=False)
+    assert not torch.allclose(theirs, pytorch, atol=1.0)
 
 
 def test_wrong_or_missing_weights_say_what_is_expected(tmp_path, weights):
-    with pytest.raises(metrics.MissingWeightsError, match="no InceptionV3 weights given.*DIFFUSION_BOOK_INCEPTION"):
-        metrics.load_inception(None)
-    with pytest.raises(metrics.MissingWeightsError, match="not found at"):
-        metrics.load_inception(tmp_path / "absent.pt")
+    with pytest.raises(inception.MissingWeightsError, match="no InceptionV3 weights given.*DIFFUSION_BOOK_INCEPTION"):
+        inception.load_inception(None)
+    with pytest.raises(inception.MissingWeightsError, match="not found at"):
+        inception.load_inception(tmp_path / "absent.pt")
     small = tmp_path / "small.pt"
     torch.jit.script(PooledPixels(out=10)).save(str(small))
     with pytest.raises(ValueError, match=r"\(1, 10\), not \(1, 2048\)"):
-        metrics.load_inception(small)
+        inception.load_inception(small)
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not weights")
     try:
         import torch_fidelity  # noqa: F401
         expected = (ValueError, "neither a TorchScript")
     except ImportError:
-        expected = (metrics.MissingWeightsError, "torch-fidelity package")
+        expected = (inception.MissingWeightsError, "torch-fidelity package")
     with pytest.raises(expected[0], match=expected[1]):
-        metrics.load_inception(junk)
+        inception.load_inception(junk)
 
 
 def test_inception_features_are_cached_and_fid_behaves(weights, tmp_path):
     g = torch.Generator().manual_seed(0)
     a = torch.randint(0, 256, (12, 28, 28), generator=g, dtype=torch.uint8)
     b = (a.float() * 0.3).to(torch.uint8)
-    fa = metrics.inception_features(a, weights)
+    fa = inception.inception_features(a, weights)
     assert fa.shape == (12, 2048)
     files = list((tmp_path / "cache").glob("inception-*.pt"))
     assert len(files) == 1
     stored = torch.load(files[0], weights_only=True)
     torch.save(dict(stored, features=stored["features"] + 5), files[0])  # same checksums, marked content
-    assert torch.equal(metrics.inception_features(a, weights), fa + 5)  # read from the cache
-    assert torch.allclose(metrics.inception_features(a, weights, cache=False), fa, atol=1e-5)
+    assert torch.equal(inception.inception_features(a, weights), fa + 5)  # read from the cache
+    assert torch.allclose(inception.inception_features(a, weights, cache=False), fa, atol=1e-5)
+    torch.save(dict(stored, features=stored["features"] + 5, features_version=1), files[0])  # older front end
+    assert torch.allclose(inception.inception_features(a, weights), fa, atol=1e-5)  # not reused: recomputed
     torch.save(stored, files[0])  # unmarked again
-    assert metrics.inception_fid(b, b, weights) == pytest.approx(0, abs=1e-3)
-    assert metrics.inception_fid(b, a, weights) > 1
-    fid = metrics.inception_fid_metric(weights)  # torchmetrics fed with images gives the same number
+    assert inception.inception_fid(b, b, weights) == pytest.approx(0, abs=1e-3)
+    assert inception.inception_fid(b, a, weights) > 1
+    fid = inception.inception_fid_metric(weights)  # torchmetrics fed with images gives the same number
     fid.update(a[:, None].expand(-1, 3, -1, -1), real=True)
     fid.update(b[:, None].expand(-1, 3, -1, -1), real=False)
-    assert float(fid.compute()) == pytest.approx(metrics.inception_fid(b, a, weights), rel=1e-4)
+    assert float(fid.compute()) == pytest.approx(inception.inception_fid(b, a, weights), rel=1e-4)
 
 
 def test_probe_sets_are_what_they_say(fake_mnist):
-    sets = metrics.probe_sets(10, fake_mnist)
-    assert list(sets) == list(metrics.PROBE_SETS)
+    sets = probes.probe_sets(10, fake_mnist)
+    assert list(sets) == list(probes.PROBE_SETS)
     assert all(s.shape == (10, 1, 28, 28) and s.dtype == torch.uint8 for s in sets.values())
     real = sets["real (held-out digits)"]
     assert torch.equal(real, to_uint8(load_mnist("val", root=fake_mnist).images[:10]))
@@ -97,17 +142,15 @@ def test_probe_sets_are_what_they_say(fake_mnist):
     assert torch.equal(sets["ones only"], to_uint8(train.images[train.labels == 1][:10]))
     blur1, blur2 = sets["blurred, sigma 1"].float(), sets["blurred, sigma 2"].float()
     assert blur2.max() < blur1.max() <= real.float().max()  # more blur, lower peaks
-    assert torch.equal(metrics.probe_sets(10, fake_mnist, names=["uniform noise"])["uniform noise"],
+    assert torch.equal(probes.probe_sets(10, fake_mnist, names=["uniform noise"])["uniform noise"],
                        sets["uniform noise"])  # deterministic
     with pytest.raises(ValueError, match="unknown probe set"):
-        metrics.probe_sets(10, fake_mnist, names=["sharpened"])
+        probes.probe_sets(10, fake_mnist, names=["sharpened"])
     with pytest.raises(ValueError, match="n must be between 2 and 20"):
-        metrics.probe_sets(21, fake_mnist)
+        probes.probe_sets(21, fake_mnist)
 
 
 def test_feature_comparison_end_to_end(weights, fake_mnist, tmp_path, capsys):
-    import numpy as np
-
     net = MNISTClassifier().eval()
     cls_path = save_classifier(net, {}, tmp_path / "cls.pt")
     samples = tmp_path / "samples.npz"
@@ -122,7 +165,7 @@ def test_feature_comparison_end_to_end(weights, fake_mnist, tmp_path, capsys):
     # the classifier-side numbers are exactly what lib.metrics computes for the same sets
     test = to_uint8(load_mnist("test", root=fake_mnist).images)[:30]
     clf = metrics.ClassifierFeatures(net)
-    real = metrics.probe_sets(10, fake_mnist, names=["real (held-out digits)"])["real (held-out digits)"]
+    real = probes.probe_sets(10, fake_mnist, names=["real (held-out digits)"])["real (held-out digits)"]
     assert s["real (held-out digits)"]["fid_classifier"] == pytest.approx(
         metrics.fid_from_features(clf(test), clf(real), net), rel=1e-9)
 
@@ -145,19 +188,17 @@ def test_feature_comparison_end_to_end(weights, fake_mnist, tmp_path, capsys):
 
 
 def test_inception_score_needs_class_logits(weights):
-    with pytest.raises(metrics.MissingWeightsError, match="no classification layer.*torch-fidelity"):
-        metrics.inception_score(torch.zeros(20, 28, 28, dtype=torch.uint8), weights)
+    with pytest.raises(inception.MissingWeightsError, match="no classification layer.*torch-fidelity"):
+        inception.inception_score(torch.zeros(20, 28, 28, dtype=torch.uint8), weights)
     with pytest.raises(ValueError, match="'features' or 'logits'"):
-        metrics.load_inception(weights, output="probabilities")
+        inception.load_inception(weights, output="probabilities")
 
 
 def test_metrics_cli_reports_inception_fid_and_why_there_is_no_inception_score(weights, fake_mnist, tmp_path, capsys):
-    import numpy as np
-
     images = to_uint8(load_mnist("test", root=fake_mnist).images[:12])[:, 0].numpy()
     np.savez(tmp_path / "s.npz", images=images)
-    code = cli.run(metrics.main, [str(tmp_path / "s.npz"), "--inception-weights", str(weights), "--data",
-                                  str(fake_mnist)], prog="python -m lib.metrics")
+    code = cli.run(metrics_cli.main, [str(tmp_path / "s.npz"), "--inception-weights", str(weights), "--data",
+                                      str(fake_mnist)], prog="python -m lib.metrics")
     out, err = capsys.readouterr()
     result = json.loads(out)
     assert code == 0 and result["fid_inception"] >= 0 and result["is_inception"] is None

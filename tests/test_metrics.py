@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from lib import cli, metrics
+from lib import cli, inception, metrics
 from lib.classifier import MNISTClassifier, load_classifier, save_classifier
-from lib.metrics import (ClassifierFeatures, MissingWeightsError, as_uint8_images, fid_from_features,
-                         inception_score_from_logits, precision_recall)
+from lib.cli import metrics as metrics_cli
+from lib.inception import MissingWeightsError
+from lib.metrics import (ClassifierFeatures, as_uint8_images, fid_from_features, inception_score_from_logits,
+                         precision_recall)
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +147,9 @@ def test_image_validation():
 
 def test_standard_fid_without_weights_says_what_is_missing(tmp_path):
     with pytest.raises(MissingWeightsError, match="InceptionV3 weights.*--inception-weights"):
-        metrics.inception_fid_metric(None)
+        inception.inception_fid_metric(None)
     with pytest.raises(MissingWeightsError, match=f"not found at '{tmp_path / 'w.pth'}'"):
-        metrics.inception_fid_metric(tmp_path / "w.pth")
+        inception.inception_fid_metric(tmp_path / "w.pth")
 
 
 @pytest.fixture
@@ -187,7 +189,7 @@ def test_score_reports_every_metric(tiny_setup):
 
 def run_cli(argv, capsys):
     try:
-        code = cli.run(metrics.main, argv, prog="python -m lib.metrics")
+        code = cli.run(metrics_cli.main, argv, prog="python -m lib.metrics")
     except SystemExit as exc:
         code = exc.code
     out, err = capsys.readouterr()

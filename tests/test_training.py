@@ -3,8 +3,11 @@ import dataclasses
 import pytest
 import torch
 
-from lib import training
-from lib.training import CheckpointError, TrainConfig, get_config, load_trained, read_checkpoint, train
+from lib import configs
+from lib.checkpoints import CheckpointError, read_checkpoint, snapshot_path
+from lib.configs import TrainConfig, get_config
+from lib.runs import load_trained
+from lib.training import train
 
 TINY = dict(T=40, batch_size=32, epochs=3, sample_epochs=(1,), n_grid=2, precision="fp32")
 
@@ -82,11 +85,11 @@ def test_bf16_path_trains(fake_mnist, tmp_path):
 
 
 def test_configs_are_valid_and_errors_clear():
-    for name, cfg in training.CONFIGS.items():
+    for name, cfg in configs.CONFIGS.items():
         assert cfg.name == name
-        cfg.make_model(), cfg.make_schedule()
-    assert training.CONFIGS["wide"].hidden == (16, 32, 64, 32, 16)
-    d = training.CONFIGS["default"]
+        cfg.make_network(), cfg.make_process()
+    assert configs.CONFIGS["wide"].hidden == (16, 32, 64, 32, 16)
+    d = configs.CONFIGS["default"]
     assert (d.lr, d.batch_size, d.T, d.schedule, d.hidden) == (2e-4, 128, 1000, "linear", (16, 32, 32, 16))
     assert TrainConfig.from_dict(d.to_dict()) == d
     with pytest.raises(ValueError, match="unknown configuration"):
@@ -134,3 +137,81 @@ def test_resume_may_change_what_is_measured_but_not_how_it_trains(fake_mnist, tm
     assert scored["metric_epochs"] == [2]
     assert scored["iter_loss"] == straight["iter_loss"]  # scoring at epoch 2 did not disturb epoch 3
     assert read_checkpoint(tmp_path / "b")["config"]["metric_epochs"] == (2,)
+
+
+def test_ema_is_kept_resumed_exactly_and_used_for_sampling(fake_mnist, tmp_path):
+    cfg = tiny(ema_decay=0.9)
+    straight = train(cfg, tmp_path / "a", data_root=fake_mnist, progress=False, log=quiet)
+    train(cfg, tmp_path / "b", data_root=fake_mnist, progress=False, log=quiet, stop_after_epoch=1)
+    resumed = train(cfg, tmp_path / "b", resume=True, data_root=fake_mnist, progress=False, log=quiet)
+    assert resumed["val_loss_ema"] == straight["val_loss_ema"] and len(straight["val_loss_ema"]) == 3
+    a, b = read_checkpoint(tmp_path / "a"), read_checkpoint(tmp_path / "b")
+    assert all(torch.equal(a["ema"][k], b["ema"][k]) for k in a["ema"])
+    assert not all(torch.equal(a["ema"][k], a["model"][k]) for k in a["ema"])
+    # the EMA does not change training: the raw weights equal those of a run without it
+    plain = train(tiny(), tmp_path / "c", data_root=fake_mnist, progress=False, log=quiet)
+    assert plain["iter_loss"] == straight["iter_loss"]
+    loaded = load_trained(tmp_path / "a")
+    assert loaded.weights == "ema"
+    assert all(torch.equal(v, a["ema"][k]) for k, v in loaded.model.state_dict().items())
+    assert load_trained(tmp_path / "a", weights="raw").weights == "raw"
+    with pytest.raises(CheckpointError, match="no EMA"):
+        load_trained(tmp_path / "c", weights="ema")
+
+
+def test_ema_update_is_the_moving_average():
+    from lib.ema import ema_copy, update_ema
+
+    model = torch.nn.Linear(2, 1)
+    ema = ema_copy(model)
+    start = [p.detach().clone() for p in ema.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    update_ema(ema, model, 0.75)
+    for p_ema, p0, p in zip(ema.parameters(), start, model.parameters()):
+        assert torch.allclose(p_ema, 0.75 * p0 + 0.25 * p)
+        assert not p_ema.requires_grad
+
+
+def test_snapshots_keep_earlier_weights(fake_mnist, tmp_path):
+    h = train(tiny(snapshot_epochs=(1,)), tmp_path / "r", data_root=fake_mnist, progress=False, log=quiet)
+    assert snapshot_path(tmp_path / "r", 1).exists() and not snapshot_path(tmp_path / "r", 2).exists()
+    early = load_trained(tmp_path / "r", epoch=1)
+    last = load_trained(tmp_path / "r")
+    assert early.epoch == 1 and last.epoch == 3 and early.history["val_loss"] == h["val_loss"]
+    assert not all(torch.equal(early.model.state_dict()[k], v) for k, v in last.model.state_dict().items())
+    with pytest.raises(CheckpointError, match=r"kept no weights from epoch 2; it has snapshots at \[1\]"):
+        load_trained(tmp_path / "r", epoch=2)
+    with pytest.raises(CheckpointError, match="not epoch 7"):
+        load_trained(tmp_path / "r", epoch=7)
+
+
+def test_time_budget_stops_mid_epoch_and_resumes_exactly(fake_mnist, tmp_path):
+    straight = train(tiny(), tmp_path / "a", data_root=fake_mnist, progress=False, log=quiet)
+    messages = []
+    part = train(tiny(minutes=1e-9), tmp_path / "b", data_root=fake_mnist, progress=False, log=messages.append)
+    state = read_checkpoint(tmp_path / "b")
+    assert state["epoch"] == 0 and state["partial"]["batch"] == 1 and state["step"] == 1
+    assert part["epoch"] == [] and "time budget" in messages[-1]
+    again = train(tiny(minutes=1e-9), tmp_path / "b", resume=True, data_root=fake_mnist, progress=False, log=quiet)
+    assert again["epoch"] == []  # the budget is spent: nothing to do
+    resumed = train(tiny(), tmp_path / "b", resume=True, data_root=fake_mnist, progress=False, log=quiet)
+    assert resumed["iter_loss"] == straight["iter_loss"] and resumed["val_loss"] == straight["val_loss"]
+    assert read_checkpoint(tmp_path / "b")["step"] == len(straight["iter_loss"])
+    assert "partial" not in read_checkpoint(tmp_path / "b")
+
+
+def test_conditional_training_with_label_dropout(fake_mnist, tmp_path):
+    h = train(tiny(num_classes=10, label_dropout=0.2, epochs=1), tmp_path / "r", data_root=fake_mnist,
+              progress=False, log=quiet)
+    loaded = load_trained(tmp_path / "r")
+    assert loaded.model.num_classes == 10 and h["grids"][0].shape == (2, 28, 28)
+
+
+def test_the_shipped_default_checkpoint_still_loads():
+    from lib.config import shipped_checkpoint
+
+    loaded = load_trained(shipped_checkpoint("default"))
+    assert loaded.config.network == "cnn" and loaded.config.process == "gaussian" and loaded.weights == "raw"
+    assert loaded.epoch == 100 and loaded.schedule.T == 1000

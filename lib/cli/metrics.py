@@ -1,0 +1,44 @@
+"""``python -m lib.metrics FILE.npz``: the classifier-feature scores of a file written by ``lib.sample``
+(:mod:`lib.metrics`), and with ``--inception-weights`` the standard InceptionV3 FID and IS
+(:mod:`lib.inception`), printed as one JSON line."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .. import cli, metrics
+from ..classifier import load_classifier
+from ..data import load_mnist, to_uint8
+from ..inception import MissingWeightsError, inception_fid, inception_score, load_inception
+from ..metrics import load_npz_images, score
+
+
+def main(argv=None) -> int:
+    p = cli.Parser(prog="python -m lib.metrics", description=metrics.__doc__.split("\n")[0])
+    p.add_argument("file", help="an .npz with an 'images' array, as written by python -m lib.sample")
+    p.add_argument("--n", type=int, help="score only the first N images")
+    p.add_argument("--classifier", help="classifier file (default: the shipped one)")
+    p.add_argument("--inception-weights", help="also compute the standard InceptionV3 FID with these weights")
+    p.add_argument("--data", help="MNIST root")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    if a.n is not None and a.n < 2:
+        p.error(f"--n must be >= 2, got {a.n}")
+    images = load_npz_images(a.file)
+    if a.n is not None:
+        if a.n > len(images):
+            p.error(f"--n {a.n} exceeds the {len(images)} images in the file")
+        images = images[:a.n]
+    if a.inception_weights is not None:
+        load_inception(a.inception_weights)  # fail early, before the long part
+    result = score(images, load_classifier(a.classifier), data_root=a.data, seed=a.seed)
+    if a.inception_weights is not None:  # the 10,000 test digits' features are computed once, then cached
+        test = load_mnist("test", root=a.data)
+        result["fid_inception"] = inception_fid(images, to_uint8(test.images), a.inception_weights, progress=True)
+        try:
+            result["is_inception"] = inception_score(images, a.inception_weights)[0]
+        except MissingWeightsError as exc:  # a feature-only file: FID yes, IS no; say so
+            result["is_inception"] = None
+            print(f"python -m lib.metrics: no InceptionV3 IS: {exc}", file=sys.stderr)
+    print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
+    return 0

@@ -1,0 +1,87 @@
+"""Draw samples from a checkpoint: ``python -m lib.sample CHECKPOINT --n N --seed S --out FILE.npz``
+[--sampler ddpm|ddim] [--steps K] [--eta E] [--sigma beta|posterior|zero] [--label L --guidance W].
+
+The ``.npz`` file holds ``images``: uint8, shape (N, 28, 28), 0 = black background, 255 = white ink
+(the model's [-1, 1] output clamped and scaled), plus ``seed``, ``checkpoint``, ``epoch``,
+``sampler``, ``steps`` and, for a conditional model, ``labels``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import cli
+from ..data import to_uint8
+from ..diffusion import SIGMAS
+from ..runs import load_trained
+from ..sampling import SAMPLE_BATCH, sample_images
+
+
+def main(argv=None) -> int:
+    p = cli.Parser(prog="python -m lib.sample", description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint", help="a checkpoint.pt written by lib.train (or its folder)")
+    p.add_argument("--n", type=int, required=True, help="number of samples")
+    p.add_argument("--seed", type=int, required=True, help="seed of the sampler's torch.Generator")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--sampler", help="sampler step: ddpm (ancestral) or ddim for DDPM models (default: the "
+                   "process's own)")
+    p.add_argument("--steps", type=int, help="number of sampling steps, evenly respaced (default: all T)")
+    p.add_argument("--eta", type=float, help="DDIM's noise scale in [0, 1] (default 0: deterministic)")
+    p.add_argument("--sigma", choices=SIGMAS, help="reverse variance of the ddpm sampler (default: beta)")
+    p.add_argument("--label", type=int, help="digit to draw (conditional models only)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance weight w (default 1: the plain "
+                   "conditional model; 0: unconditional; > 1: stronger guidance)")
+    p.add_argument("--epoch", type=int, help="use the weights kept at this epoch (default: the last)")
+    p.add_argument("--weights", choices=("auto", "ema", "raw"), default="auto",
+                   help="EMA or raw weights (default auto: EMA when the run kept them)")
+    p.add_argument("--batch", type=int, default=SAMPLE_BATCH, help=f"images per network call (default {SAMPLE_BATCH})")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="default: the checkpoint's")
+    p.add_argument("--device", default="cpu")
+    a = p.parse_args(argv)
+    if a.n < 1:
+        p.error(f"--n must be >= 1, got {a.n}")
+    if a.batch < 1:
+        p.error(f"--batch must be >= 1, got {a.batch}")
+    if not a.out.endswith(".npz"):
+        p.error(f"--out must name a .npz file, got {a.out!r}")
+    if a.guidance is not None and a.label is None:
+        p.error("--guidance needs --label (it weighs the labelled prediction against the unlabelled one)")
+    loaded = load_trained(a.checkpoint, epoch=a.epoch, weights=a.weights)
+    process, model = loaded.process, loaded.model.to(a.device)
+    step = a.sampler or process.default_step
+    if step not in process.steps:
+        p.error(f"this checkpoint's {loaded.config.process} process has no sampler {step!r}; "
+                f"choose one of {', '.join(sorted(process.steps))}")
+    options = {}
+    if a.eta is not None:
+        if step != "ddim":
+            p.error("--eta applies to --sampler ddim only")
+        options["eta"] = a.eta
+    if a.sigma is not None:
+        if step != "ddpm":
+            p.error("--sigma applies to --sampler ddpm only")
+        options["sigma_kind"] = a.sigma
+    if a.steps is not None and not 1 <= a.steps <= process.T:
+        p.error(f"--steps must lie in 1..{process.T} (the model's T), got {a.steps}")
+    n_classes = loaded.config.num_classes
+    if a.label is not None:
+        if n_classes is None:
+            p.error(f"--label needs a conditional model; '{a.checkpoint}' was trained without labels")
+        if not 0 <= a.label < n_classes:
+            p.error(f"--label must lie in 0..{n_classes - 1}, got {a.label}")
+    precision = a.precision or loaded.config.precision
+    g = torch.Generator().manual_seed(a.seed)
+    x = sample_images(model, process, a.n, g, batch_size=a.batch, step=step, steps=a.steps, label=a.label,
+                      guidance=1.0 if a.guidance is None else a.guidance, precision=precision, device=a.device,
+                      progress=sys.stderr.isatty(), **options)
+    images = to_uint8(x)[:, 0].numpy()
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    extra = {} if a.label is None else {"labels": np.full(a.n, a.label), "guidance": a.guidance or 1.0}
+    np.savez_compressed(out, images=images, seed=a.seed, checkpoint=str(a.checkpoint), epoch=loaded.epoch,
+                        sampler=step, steps=a.steps or process.T, weights=loaded.weights, **extra)
+    print(f"wrote {images.shape[0]} samples to {out}")
+    return 0

@@ -1,0 +1,248 @@
+"""Training configurations: what defines a run, the book's named runs, and users' own TOML files.
+
+A :class:`TrainConfig` names its network, its forward process and everything training needs; it
+builds them (:meth:`TrainConfig.make_network`, :meth:`TrainConfig.make_process`) and rejects a
+mistake with one clear message when it is created. The chapters refer to the runs of
+:data:`CONFIGS` by name; ``python -m lib.train my-run.toml`` trains a :func:`load_config_file`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .diffusion import GaussianDiffusion
+from .networks import NETWORKS, build_network
+from .precision import resolve_precision
+from .processes import LOSSES, ForwardProcess
+from .schedules import Schedule, make_schedule
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. ``epochs`` (and ``minutes``, if set) bound its length."""
+
+    name: str = "default"
+    # the network, called as network(x_t, t / T, label)
+    network: str = "cnn"
+    hidden: tuple[int, ...] = (16, 32, 32, 16)  # channel widths (per layer for the CNN, per level for U-Nets)
+    activation: str = "gelu"
+    network_options: dict = field(default_factory=dict)  # further constructor arguments of the network
+    num_classes: int | None = None  # a label embedding with a "no label" entry (None: unconditional)
+    label_dropout: float = 0.0  # fraction of training images shown without their label (classifier-free guidance)
+    # the forward process
+    process: str = "gaussian"
+    schedule: str = "linear"
+    T: int = 1000
+    beta_1: float = 1e-4
+    beta_T: float = 0.02
+    process_options: dict = field(default_factory=dict)  # parameters of a cold degradation
+    # the objective and the optimiser
+    loss: str = "mse"
+    lr: float = 2e-4
+    batch_size: int = 128
+    ema_decay: float | None = None  # exponential moving average of the weights (None: off, as in the seeds)
+    seed: int = 0
+    precision: str = "auto"
+    # length of the run
+    epochs: int = 100
+    minutes: float | None = None  # wall-clock budget of training steps, summed over resumed calls
+    train_limit: int | None = None  # use only the first N training images (short mode)
+    val_limit: int | None = None
+    # what is recorded along the way (changes nothing in training)
+    sample_epochs: tuple[int, ...] = (1, 20, 40, 60, 100)
+    n_grid: int = 16
+    metric_epochs: tuple[int, ...] = ()  # epochs at which to score samples (FID, IS, ...); off by default
+    metric_samples: int = 256  # samples drawn for those scores
+    snapshot_epochs: tuple[int, ...] = ()  # epochs whose weights are kept in RUN/snapshots/
+
+    def __post_init__(self):
+        errors = _type_errors(self)
+        if errors:
+            raise ValueError("; ".join(errors))
+        checks = [
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.lr > 0 and math.isfinite(self.lr), f"lr must be a positive number, got {self.lr}"),
+            (self.minutes is None or self.minutes > 0, f"minutes must be positive, got {self.minutes}"),
+            (self.ema_decay is None or 0.0 < self.ema_decay < 1.0,
+             f"ema_decay must lie strictly between 0 and 1 (or be absent for no EMA), got {self.ema_decay}"),
+            (all(e >= 1 for e in (*self.snapshot_epochs, *self.sample_epochs, *self.metric_epochs)),
+             "sample_epochs, metric_epochs and snapshot_epochs must be positive epoch numbers"),
+            (not self.metric_epochs or self.metric_samples >= 2,
+             f"metric_samples must be >= 2 to score samples, got {self.metric_samples}"),
+            (self.n_grid >= 1, f"n_grid must be >= 1, got {self.n_grid}"),
+            (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {sorted(LOSSES)}"),
+            (self.num_classes is None or self.num_classes >= 2, f"num_classes must be >= 2, got {self.num_classes}"),
+            (0.0 <= self.label_dropout < 1.0, f"label_dropout must lie in [0, 1), got {self.label_dropout}"),
+            (self.label_dropout == 0.0 or self.num_classes is not None,
+             "label_dropout needs a conditional network (set num_classes)"),
+            (not set(self.network_options) & {"hidden", "activation", "num_classes"},
+             "hidden, activation and num_classes are top-level keys, not network_options"),
+            (self.network in NETWORKS, f"unknown network {self.network!r}; choose one of {sorted(NETWORKS)}"),
+            (self.process in PROCESSES, f"unknown process {self.process!r}; choose one of {sorted(PROCESSES)}"),
+            (self.train_limit is None or self.train_limit >= 1, f"train_limit must be >= 1, got {self.train_limit}"),
+            (self.val_limit is None or self.val_limit >= 1, f"val_limit must be >= 1, got {self.val_limit}"),
+        ]
+        errors = [message for ok, message in checks if not ok]
+        if errors:
+            raise ValueError("; ".join(errors))
+        resolve_precision(self.precision)
+        self.make_process()  # validates the process and its parameters
+        with torch.device("meta"):  # validates the network's options without allocating its weights
+            self.make_network()
+
+    def make_schedule(self) -> Schedule:
+        if self.schedule == "cosine":
+            return make_schedule("cosine", self.T)
+        return make_schedule(self.schedule, self.T, beta_1=self.beta_1, beta_T=self.beta_T)
+
+    def make_process(self) -> ForwardProcess:
+        return PROCESSES[self.process](self)
+
+    def make_network(self) -> torch.nn.Module:
+        return build_network(self.network, hidden=self.hidden, activation=self.activation,
+                             num_classes=self.num_classes, **self.network_options)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """The inverse of :meth:`to_dict`; also reads configurations stored by older versions of the
+        library (fields added since then take their defaults)."""
+        unknown = sorted(set(d) - FIELDS)
+        if unknown:
+            raise ValueError(f"unknown configuration key(s) {unknown}")
+        d = dict(d)
+        for key in TUPLE_FIELDS:
+            if isinstance(d.get(key), list):
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+
+def _gaussian(config: TrainConfig) -> ForwardProcess:
+    if config.process_options:
+        raise ValueError(f"the gaussian process takes no process_options (its schedule is set by schedule, T, "
+                         f"beta_1 and beta_T), got {sorted(config.process_options)}")
+    return GaussianDiffusion(config.make_schedule())
+
+
+#: Forward processes by name; each builds itself from a configuration.
+PROCESSES = {"gaussian": _gaussian}
+
+FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+TUPLE_FIELDS = ("hidden", "sample_epochs", "metric_epochs", "snapshot_epochs")
+#: Fields a resumed run may change: its length, and what is measured along the way (scoring and
+#: snapshots use their own generators and leave the training generator and the weights untouched).
+OBSERVATION_FIELDS = ("epochs", "minutes", "metric_epochs", "metric_samples", "snapshot_epochs")
+
+
+def _type_errors(config: TrainConfig) -> list[str]:
+    """One message per field whose value has the wrong type (TOML files and keyword arguments)."""
+    hints = typing.get_type_hints(TrainConfig)
+    errors = []
+    for f in dataclasses.fields(config):
+        value, hint = getattr(config, f.name), hints[f.name]
+        args = typing.get_args(hint)
+        optional = isinstance(hint, types.UnionType) and type(None) in args
+        base = next((a for a in args if a is not type(None)), hint) if optional else hint
+        if value is None and optional:
+            continue
+        origin = typing.get_origin(base) or base
+        if origin is tuple:
+            ok = isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            want = "a list of integers"
+        elif base is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            want = "a number"
+        elif base is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            want = "an integer"
+        else:
+            ok = isinstance(value, origin)
+            want = {str: "a string", dict: "a table"}.get(origin, origin.__name__)
+        if not ok:
+            errors.append(f"{f.name} must be {want}{' (or absent)' if optional else ''}, got {value!r}")
+    return errors
+
+
+def _comparison(name: str, **changes) -> TrainConfig:
+    """A run of the hyperparameter comparison (chapter 3): the default with ``changes``, trained for
+    the comparison's equal budget of 30 epochs, with weights kept every 5 epochs, in fp32 (the
+    precision every machine runs at full speed, so that all runs of the comparison share it)."""
+    return TrainConfig(name=name, epochs=30, sample_epochs=(1, 5, 10, 20, 30), precision="fp32",
+                       snapshot_epochs=(5, 10, 15, 20, 25), **changes)
+
+
+#: The book's runs as named configurations. The chapters refer to them by name.
+CONFIGS: dict[str, TrainConfig] = {
+    "default": TrainConfig(),
+    # chapter 3: one factor at a time against the default, 30 epochs each, same data order seed.
+    # "ema" trains exactly the default (same seed, same steps) and also keeps an EMA of its weights.
+    "ema": _comparison("ema", ema_decay=0.999),
+    "harder": _comparison("harder", T=100, lr=6e-4, activation="selu"),
+    "T100": _comparison("T100", T=100),
+    "lr6e-4": _comparison("lr6e-4", lr=6e-4),
+    "selu": _comparison("selu", activation="selu"),
+    "wide": _comparison("wide", hidden=(16, 32, 64, 32, 16)),
+    "linear-T400": _comparison("linear-T400", T=400),
+    "quadratic-T400": _comparison("quadratic-T400", T=400, schedule="quadratic"),
+    "sigmoid-T400": _comparison("sigmoid-T400", T=400, schedule="sigmoid"),
+    "cosine-T400": _comparison("cosine-T400", T=400, schedule="cosine"),
+    "l1": _comparison("l1", loss="l1"),
+    "smooth_l1": _comparison("smooth_l1", loss="smooth_l1"),
+    # chapter 5: a small U-Net (28 -> 14 -> 7, residual blocks, GroupNorm) sampled from EMA weights
+    "unet": TrainConfig(name="unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
+                        ema_decay=0.999, epochs=20, sample_epochs=(1, 5, 10, 20)),
+}
+
+
+def get_config(name: str, **overrides) -> TrainConfig:
+    """A named configuration, with fields replaced by ``overrides``."""
+    if name not in CONFIGS:
+        raise ValueError(f"unknown configuration {name!r}; choose one of {sorted(CONFIGS)}"
+                         " (or give the path of a .toml file)")
+    unknown = sorted(set(overrides) - FIELDS)
+    if unknown:
+        raise ValueError(f"unknown configuration key(s) {unknown}")
+    return dataclasses.replace(CONFIGS[name], **overrides)
+
+
+def load_config_file(path: str | os.PathLike, **overrides) -> TrainConfig:
+    """Read a configuration from a TOML file: top-level keys are :class:`TrainConfig` fields, plus an
+    optional ``base = "NAME"`` naming the configuration to start from (default ``"default"``);
+    ``network_options`` and ``process_options`` are tables. ``name`` defaults to the file's stem.
+    Every mistake is reported in one ValueError that names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no configuration file at '{path.resolve()}'")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    base = data.pop("base", "default")
+    errors = []
+    if base not in CONFIGS:
+        errors.append(f"base {base!r} is not a named configuration; choose one of {sorted(CONFIGS)}")
+    for key in sorted(set(data) - FIELDS):
+        close = difflib.get_close_matches(key, sorted(FIELDS), n=1, cutoff=0.4)
+        errors.append(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if errors:
+        raise ValueError(f"{path}: " + "; ".join(errors))
+    data.setdefault("name", path.stem)
+    for key in TUPLE_FIELDS:
+        if isinstance(data.get(key), list):
+            data[key] = tuple(data[key])
+    try:
+        return dataclasses.replace(CONFIGS[base], **{**data, **overrides})
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
