@@ -27,12 +27,15 @@ from ..sampling import sample
 from ..training import train_step
 
 
-def matmul_gflops(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
+def matmul_gflops(dtype: torch.dtype, n: int = 1024, seconds: float = 1.0) -> float:
+    """GFLOP/s of n x n matrix products in ``dtype``, repeated for about ``seconds`` (at least once).
+    Where the CPU has no bf16 instructions, bf16 is emulated and runs about 100x slower than fp32."""
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     a @ b
-    t0 = time.perf_counter()
-    for _ in range(repeats):
+    t0, repeats = time.perf_counter(), 0
+    while repeats == 0 or time.perf_counter() - t0 < seconds:
         a @ b
+        repeats += 1
     return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
@@ -147,7 +150,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="alternating library/plain measurements (median)")
     p.add_argument("--sample-steps", type=int, default=20, help="timed sampling steps per measurement")
     p.add_argument("--sample-batches", default="16,64,128,256,512", help="batch sizes of the sampling sweep")
-    p.add_argument("--matmul-size", type=int, default=2048, help="n of the n x n matrix products (default 2048)")
+    p.add_argument("--matmul-size", type=int, default=1024, help="n of the n x n matrix products (default 1024)")
     a = p.parse_args(argv)
     if min(a.batch, a.steps, a.rounds, a.sample_steps) < 1:
         p.error("--batch, --steps, --rounds and --sample-steps must be >= 1")
