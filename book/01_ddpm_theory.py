@@ -69,7 +69,8 @@ print(f"short mode: {SHORT}")
 #
 # The library implements {eq}`eq-forward-step` as `diffusion.q_step` and {eq}`eq-closed-form` as
 # `diffusion.q_sample`. We check that they agree: start many copies of one pixel value, apply the
-# single step $t$ times, and compare the mean and variance with the closed form.
+# single step $t$ times, draw as many copies of $z_t$ directly with `q_sample`, and compare the two
+# sets' means and variances (and both with the closed form's).
 
 # %%
 schedule = schedules.linear(T=1000, beta_1=1e-4, beta_T=0.02)
@@ -77,21 +78,25 @@ n_chains = 20_000 if SHORT else 200_000
 x_value = 0.6
 gen = torch.Generator().manual_seed(0)
 z = torch.full((n_chains,), x_value, dtype=torch.float64)
+x0 = torch.full((n_chains,), x_value, dtype=torch.float64)
 rows = []
 for t in range(1, schedule.T + 1):
     z = diffusion.q_step(schedule, z, t, torch.randn(z.shape, generator=gen, dtype=torch.float64))
     if t in (1, 10, 100, 300, 1000):
+        direct = diffusion.q_sample(schedule, x0, torch.tensor(t), torch.randn(x0.shape, generator=gen, dtype=torch.float64))
         abar = schedule.alpha_bar[t].item()
-        rows.append((t, z.mean().item(), abar**0.5 * x_value, z.var().item(), 1 - abar))
-print(f"{'t':>5} {'mean (iterated)':>16} {'mean (closed)':>14} {'var (iterated)':>15} {'var (closed)':>13}")
-for t, m, m_cf, v, v_cf in rows:
-    print(f"{t:>5} {m:>16.4f} {m_cf:>14.4f} {v:>15.4f} {v_cf:>13.4f}")
+        rows.append((t, z.mean().item(), direct.mean().item(), abar**0.5 * x_value,
+                     z.var().item(), direct.var().item(), 1 - abar))
+print(f"{'t':>5} {'mean: iterated':>15} {'q_sample':>9} {'formula':>8} {'var: iterated':>14} {'q_sample':>9} {'formula':>8}")
+for t, m, m_q, m_cf, v, v_q, v_cf in rows:
+    print(f"{t:>5} {m:>15.4f} {m_q:>9.4f} {m_cf:>8.4f} {v:>14.4f} {v_q:>9.4f} {v_cf:>8.4f}")
 
-# Standard errors of a mean and of a variance over n draws: sqrt(v/n) and about v*sqrt(2/n).
-for t, m, m_cf, v, v_cf in rows:
-    assert abs(m - m_cf) < 5 * (v_cf / n_chains) ** 0.5 + 1e-9, (t, m, m_cf)
-    assert abs(v - v_cf) < 5 * v_cf * (2 / n_chains) ** 0.5 + 1e-9, (t, v, v_cf)
-print("iterating q(z_t | z_{t-1}) matches the closed form in mean and variance at every t checked")
+# Two independent sample means differ by a standard error of sqrt(2 v / n); two sample variances by
+# about v * sqrt(4 / n). Five standard errors: a real disagreement fails, sampling noise does not.
+for t, m, m_q, m_cf, v, v_q, v_cf in rows:
+    assert abs(m - m_q) < 5 * (2 * v_cf / n_chains) ** 0.5 + 1e-9, (t, m, m_q)
+    assert abs(v - v_q) < 5 * v_cf * (4 / n_chains) ** 0.5 + 1e-9, (t, v, v_q)
+print("iterating q(z_t | z_{t-1}) and the library's closed form q_sample agree in mean and variance at every t checked")
 
 # %% [markdown]
 # At $t = T$ almost nothing of $x$ is left: for the linear schedule of {cite:t}`ho2020denoising`
@@ -135,11 +140,20 @@ print("alpha_bar_T:", {s.name: f"{s.alpha_bar[-1].item():.1e}" for s in all_sche
 print("alpha_bar at t = T/2:", {k: round(v, 4) for k, v in half.items()})
 # The cosine schedule keeps more of the signal in the middle of the process than the linear one.
 assert half["cosine"] > half["linear"]
+# Its last step: f(T) = cos^2(pi/2) = 0 would make beta_T = 1 and alpha_bar_T = 0 (about 1e-33 in
+# floating point); clipping beta_t at 0.999 limits the drop to alpha_bar_T = 0.001 * alpha_bar_{T-1}.
+cosine_s = next(s for s in all_schedules if s.name == "cosine")
+f_T = np.cos((1 + 0.008) / (1 + 0.008) * np.pi / 2) ** 2 / np.cos(0.008 / (1 + 0.008) * np.pi / 2) ** 2
+print(f"cosine alpha_bar_T: unclipped f(T)/f(0) = {f_T:.1e}; with beta_T clipped at 0.999: "
+      f"{cosine_s.alpha_bar[-1].item():.1e} (alpha_bar_(T-1) = {cosine_s.alpha_bar[-2].item():.1e})")
+assert f_T < 1e-30 and 1e-9 < cosine_s.alpha_bar[-1].item() < 1e-8 and cosine_s.betas[-1].item() == 0.999
 
 # %% [markdown]
 # The right panel shows the same information as a signal-to-noise ratio, on a log scale: a schedule
 # spends its steps where the ratio changes. The cosine schedule's drop at the very end comes from
-# clipping $\beta_t$ at 0.999, which drives $\bar\alpha_T$ to about $10^{-9}$. Note also the other end:
+# $f(T) = \cos^2(\pi/2) = 0$: unclipped, $\beta_T = 1 - \bar\alpha_T/\bar\alpha_{T-1}$ would be 1 and
+# $\bar\alpha_T$ would be 0 (about $10^{-33}$ in floating point). Clipping $\beta_t$ at 0.999 *limits* the
+# drop: $\bar\alpha_T = 0.001\,\bar\alpha_{T-1} \approx 2.4\times10^{-9}$, as printed above. Note also the other end:
 # with the same $\beta_1, \beta_T$ the quadratic schedule leaves $\bar\alpha_T \approx 7\times10^{-4}$
 # ($\sqrt{\bar\alpha_T} \approx 0.03$), so its $z_T$ is noticeably less pure noise than the linear one's.
 #
