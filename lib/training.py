@@ -9,6 +9,7 @@ budget (``minutes``) stops a run at a step boundary with a checkpoint that resum
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import time
@@ -162,7 +163,7 @@ def train(
                 ema_model.load_state_dict(state["ema"])
             process.load_state_dict(state.get("process", {}))
             history = state["history"]
-            history.setdefault("train_seconds", list(_cumsum(history["epoch_seconds"])))
+            history.setdefault("train_seconds", list(itertools.accumulate(history["epoch_seconds"])))
             start_epoch, partial = state["epoch"], state.get("partial")
             step = state.get("step", start_epoch * math.ceil(train_images.shape[0] / config.batch_size))
             if history.get("precision") not in (None, precision):
@@ -266,9 +267,3 @@ def train(
                 break
     return history
 
-
-def _cumsum(values):
-    total = 0.0
-    for v in values:
-        total += v
-        yield total
