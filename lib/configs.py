@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import math
 import os
 import tomllib
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from .degradations import Average, Blur, ColdProcess, Downsample
 from .diffusion import GaussianDiffusion
 from .networks import NETWORKS, build_network
 from .precision import resolve_precision
@@ -45,6 +47,7 @@ class TrainConfig:
     beta_1: float = 1e-4
     beta_T: float = 0.02
     process_options: dict = field(default_factory=dict)  # parameters of a cold degradation
+    image_size: int = 28  # 28: MNIST as it is; another size resizes it the Cold Diffusion authors' way (lib.data)
     # the objective and the optimiser
     loss: str = "mse"
     lr: float = 2e-4
@@ -91,6 +94,11 @@ class TrainConfig:
             (self.process in PROCESSES, f"unknown process {self.process!r}; choose one of {sorted(PROCESSES)}"),
             (self.train_limit is None or self.train_limit >= 1, f"train_limit must be >= 1, got {self.train_limit}"),
             (self.val_limit is None or self.val_limit >= 1, f"val_limit must be >= 1, got {self.val_limit}"),
+            (8 <= self.image_size <= 256, f"image_size must lie in 8..256 pixels, got {self.image_size}"),
+            (not self.metric_epochs or self.image_size == 28,
+             f"metric_epochs needs 28-pixel images (the book's classifier reads MNIST's size), got image_size "
+             f"{self.image_size}"),
+            (not set(self.network_options) & {"image_size"}, "image_size is a top-level key, not a network_option"),
         ]
         errors = [message for ok, message in checks if not ok]
         if errors:
@@ -109,8 +117,10 @@ class TrainConfig:
         return PROCESSES[self.process](self)
 
     def make_network(self) -> torch.nn.Module:
+        sized = "image_size" in inspect.signature(NETWORKS[self.network]).parameters
         return build_network(self.network, hidden=self.hidden, activation=self.activation,
-                             num_classes=self.num_classes, **self.network_options)
+                             num_classes=self.num_classes, **({"image_size": self.image_size} if sized else {}),
+                             **self.network_options)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -136,8 +146,25 @@ def _gaussian(config: TrainConfig) -> ForwardProcess:
     return GaussianDiffusion(config.make_schedule())
 
 
+def _cold(cls: type[ColdProcess]):
+    """The builder of a cold degradation: T and image_size from the configuration, the rest from
+    ``process_options`` (the keyword arguments of ``cls`` and of :class:`ColdProcess`)."""
+    accepted = sorted((set(inspect.signature(cls).parameters) | set(inspect.signature(ColdProcess).parameters))
+                      - {"T", "image_size", "options"})
+
+    def build(config: TrainConfig) -> ForwardProcess:
+        unknown = sorted(set(config.process_options) - set(accepted))
+        if unknown:
+            raise ValueError(f"process {config.process!r} takes no option(s) {unknown}; its process_options are "
+                             f"{', '.join(accepted)}")
+        return cls(config.T, image_size=config.image_size, **config.process_options)
+
+    build.accepted = accepted
+    return build
+
+
 #: Forward processes by name; each builds itself from a configuration.
-PROCESSES = {"gaussian": _gaussian}
+PROCESSES = {"gaussian": _gaussian, "blur": _cold(Blur), "average": _cold(Average), "downsample": _cold(Downsample)}
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 TUPLE_FIELDS = ("hidden", "sample_epochs", "metric_epochs", "snapshot_epochs")
@@ -183,6 +210,19 @@ def _comparison(name: str, **changes) -> TrainConfig:
                        snapshot_epochs=(5, 10, 15, 20, 25), **changes)
 
 
+def _cold(name: str, process: str, T: int, **changes) -> TrainConfig:
+    """A run of the cold-diffusion chapter (4): the coursework CNN trained as a restoration R(x_t, t)
+    that predicts x0 with L1 (the paper's loss), EMA weights, fp32, 10 epochs (extendable with
+    ``--epochs``), weights kept at epochs 2 and 5."""
+    return TrainConfig(name=name, process=process, T=T, loss="l1", ema_decay=0.999, epochs=10,
+                       sample_epochs=(1, 2, 5, 10), precision="fp32", snapshot_epochs=(2, 5), **changes)
+
+
+def _averaging(axis: str, order: str, group: int) -> TrainConfig:
+    return _cold(f"{axis}-{order}" + ("" if group == 4 else f"-{group}"), "average", math.ceil(28 / group),
+                 process_options={"axis": axis, "order": order, "group": group})
+
+
 #: The book's runs as named configurations. The chapters refer to them by name.
 CONFIGS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
@@ -200,6 +240,15 @@ CONFIGS: dict[str, TrainConfig] = {
     "cosine-T400": _comparison("cosine-T400", T=400, schedule="cosine"),
     "l1": _comparison("l1", loss="l1"),
     "smooth_l1": _comparison("smooth_l1", loss="smooth_l1"),
+    # chapter 4: cold diffusion. "blur-paper" is the paper's MNIST degradation (T = 20, 11 x 11, std 7,
+    # circular padding, 32 pixels) for Table 1; the others run at MNIST's 28 pixels for generation.
+    "blur-paper": _cold("blur-paper", "blur", 20, image_size=32,
+                        process_options={"kernel_size": 11, "std": 7.0, "padding": "circular"}),
+    "blur": _cold("blur", "blur", 20, process_options={"kernel_size": 11, "std": 7.0, "padding": "circular"}),
+    **{c.name: c for c in (_averaging("rows", "random", 4), _averaging("rows", "outside-in", 4),
+                           _averaging("rows", "inside-out", 4), _averaging("columns", "random", 4),
+                           _averaging("rows", "random", 1))},
+    "downsample": _cold("downsample", "downsample", 24),
     # chapter 5: a small U-Net (28 -> 14 -> 7, residual blocks, GroupNorm) sampled from EMA weights
     "unet": TrainConfig(name="unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
                         ema_decay=0.999, epochs=20, sample_epochs=(1, 5, 10, 20)),

@@ -25,7 +25,7 @@ class MNISTNotFoundError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class MNISTSplit:
-    """One split: ``images`` (N, 1, 28, 28) float in [-1, 1] and ``labels`` (N,) int64."""
+    """One split: ``images`` (N, 1, 28, 28) float in [-1, 1] (or the size asked for) and ``labels`` (N,) int64."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -63,7 +63,7 @@ def _load_raw(root: Path, train: bool, download: bool) -> tuple[torch.Tensor, to
 
 
 def to_model_range(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) in [0, 255] -> float (N, 1, 28, 28) in [-1, 1]."""
+    """uint8 (N, H, W) in [0, 255] -> float (N, 1, H, W) in [-1, 1]."""
     return (images_uint8.float() / 127.5 - 1.0).unsqueeze(1)
 
 
@@ -77,17 +77,31 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
     return (to_unit_range(x) * 255).round().to(torch.uint8)
 
 
+def resize_like_cold_diffusion(images_uint8: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (N, H, W) -> uint8 (N, size, size) as the Cold Diffusion authors' data loader makes its
+    32-pixel MNIST: a bilinear resize to int(1.12 * size) pixels, then the central size x size crop
+    (so the digit is magnified by int(1.12 * size) / 28, 1.25 for 32 pixels, and loses a thin border)."""
+    from torchvision.transforms.v2 import functional as TF
+
+    big = int(size * 1.12)
+    resized = TF.resize(images_uint8[:, None], [big, big], interpolation=TF.InterpolationMode.BILINEAR,
+                        antialias=True)
+    return TF.center_crop(resized, [size, size])[:, 0]
+
+
 def load_mnist(
     split: str = "train",
     root: str | os.PathLike | None = None,
     download: bool = True,
     limit: int | None = None,
+    image_size: int = 28,
 ) -> MNISTSplit:
     """Load an MNIST split as tensors in memory.
 
     ``split`` is ``"train"`` (55,000 images), ``"val"`` (5,000 images held out of the official
     training set by a fixed permutation) or ``"test"`` (the official 10,000). ``limit`` keeps the
-    first ``limit`` images of the split (short mode). The data root is ``root``, else
+    first ``limit`` images of the split (short mode). ``image_size`` other than 28 resizes the images
+    with :func:`resize_like_cold_diffusion`. The data root is ``root``, else
     ``$DIFFUSION_BOOK_DATA``, else a per-user cache folder.
     """
     if split not in {"train", "val", "test"}:
@@ -104,4 +118,6 @@ def load_mnist(
         images, labels = images[idx], labels[idx]
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
+    if image_size != 28:
+        images = resize_like_cold_diffusion(images, image_size)
     return MNISTSplit(to_model_range(images), labels.long())

@@ -180,8 +180,9 @@ def _load_inception(path: Path, mtime_ns: int, size: int, output: str) -> tuple[
 
 def inception_features(images, weights_path, progress: bool = False, cache: bool = True) -> torch.Tensor:
     """(N, 2048) InceptionV3 features of uint8 images, cached on disk by weights and image checksums
-    and :data:`FEATURES_VERSION` (InceptionV3 at 299 x 299 costs a few images per second per CPU core)."""
-    imgs = as_uint8_images(images)
+    and :data:`FEATURES_VERSION` (InceptionV3 at 299 x 299 costs a few images per second per CPU core).
+    Any square size is accepted (MNIST's 28, Cold Diffusion's 32): every image is resized to 299."""
+    imgs = as_uint8_images(images, size=None)
     module, weights_sha = load_inception(weights_path)
     images_sha = hashlib.sha256(imgs.numpy().tobytes()).hexdigest()
     path = cache_dir() / f"inception-v{FEATURES_VERSION}-{weights_sha[:16]}-{images_sha[:16]}.pt"

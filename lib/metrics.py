@@ -36,13 +36,16 @@ CACHE_ENV = "DIFFUSION_BOOK_CACHE"
 FEATURES_VERSION = 1
 
 
-def as_uint8_images(images) -> torch.Tensor:
-    """Validate and convert images to uint8 (N, 1, 28, 28)."""
+def as_uint8_images(images, size: int | None = 28) -> torch.Tensor:
+    """Validate and convert images to uint8 (N, 1, size, size) (any square size for ``size=None``)."""
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images.detach().cpu()
     if x.ndim == 3:
         x = x[:, None]
-    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"images must have shape (N, 28, 28) or (N, 1, 28, 28), got {tuple(x.shape)}")
+    if size is None and x.ndim == 4 and x.shape[1] == 1 and x.shape[2] == x.shape[3]:
+        size = x.shape[2]
+    if x.ndim != 4 or tuple(x.shape[1:]) != (1, size, size):
+        want = f"{size}, {size}" if size else "H, H"
+        raise ValueError(f"images must have shape (N, {want}) or (N, 1, {want}), got {tuple(x.shape)}")
     if x.shape[0] < 2:
         raise ValueError(f"need at least 2 images to compare distributions, got {x.shape[0]}")
     if x.dtype == torch.uint8:
@@ -244,6 +247,63 @@ def score(images, classifier: LoadedClassifier | None = None, data_root=None, se
             "precision": precision, "recall": recall, "n": n}
 
 
+# ----------------------------------------------------------------------------- restorations
+
+#: The arrays of a ``lib.restore`` file, in Table 1's order after the originals.
+RESTORATION_ROWS = ("degraded", "direct", "alg1", "alg2")
+
+
+def _unit(images) -> torch.Tensor:
+    """uint8 (N, H, W) or (N, 1, H, W) -> float64 (N, 1, H, W) in [0, 1]."""
+    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images.detach().cpu()
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.dtype != torch.uint8:
+        raise ValueError(f"images must be uint8 arrays of shape (N, H, W), got {x.dtype} {tuple(x.shape)}")
+    return x.double() / 255.0
+
+
+def ssim(a, b, window: int = 11, sigma: float = 1.5) -> float:
+    """Mean SSIM (Wang et al. 2004) of two uint8 image sets, computed as Cold Diffusion's Table 1 code
+    computes it (pytorch_msssim.ssim with data_range 1, size_average): images in [0, 1], an 11-tap
+    Gaussian window of sigma 1.5 applied separably without padding (the SSIM map covers only the
+    valid region), K1 = 0.01, K2 = 0.03, then the mean over every map pixel of every image."""
+    x, y = _unit(a), _unit(b)
+    if x.shape != y.shape:
+        raise ValueError(f"SSIM compares image sets of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if min(x.shape[2:]) < window:
+        raise ValueError(f"images of {tuple(x.shape[2:])} pixels are smaller than the {window}-pixel SSIM window")
+    c = torch.arange(window, dtype=torch.float64) - window // 2
+    g = torch.exp(-c**2 / (2 * sigma**2))
+    g = g / g.sum()
+
+    def filt(z):
+        z = torch.nn.functional.conv2d(z, g.reshape(1, 1, 1, -1))
+        return torch.nn.functional.conv2d(z, g.reshape(1, 1, -1, 1))
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_x, mu_y = filt(x), filt(y)
+    var_x, var_y = filt(x * x) - mu_x**2, filt(y * y) - mu_y**2
+    cov = filt(x * y) - mu_x * mu_y
+    cs = (2 * cov + c2) / (var_x + var_y + c2)
+    return float(((2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1) * cs).mean())
+
+
+def rmse(a, b) -> float:
+    """Root mean squared error of two uint8 image sets in [0, 1], pooled over every pixel of every
+    image (sqrt of one mean, as in Cold Diffusion's Table 1 code; not a mean of per-image RMSEs)."""
+    x, y = _unit(a), _unit(b)
+    if x.shape != y.shape:
+        raise ValueError(f"RMSE compares image sets of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    return float(((x - y) ** 2).mean().sqrt())
+
+
+def restoration_scores(arrays: dict) -> dict:
+    """SSIM and RMSE of each restoration row (:data:`RESTORATION_ROWS`) against ``original``."""
+    return {row: {"ssim": ssim(arrays["original"], arrays[row]), "rmse": rmse(arrays["original"], arrays[row])}
+            for row in RESTORATION_ROWS if row in arrays}
+
+
 # ----------------------------------------------------------------------------- sample files
 
 def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
@@ -261,6 +321,26 @@ def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
     if images is None:
         raise ValueError(f"'{path}' has no 'images' array (it holds {sorted(names)}); write one with python -m lib.sample")
     return as_uint8_images(images)
+
+
+def load_npz_restorations(path: str | os.PathLike) -> dict | None:
+    """The uint8 arrays of a ``lib.restore`` file (``original`` and the rows of
+    :data:`RESTORATION_ROWS` it holds), or None for a file without ``original`` (a sample file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: '{path}'")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "original" not in f.files:
+                return None
+            arrays = {k: f[k] for k in ("original", *RESTORATION_ROWS) if k in f.files}
+    except Exception as exc:
+        raise ValueError(f"'{path}' is not a readable .npz file ({type(exc).__name__})") from None
+    shapes = {k: v.shape for k, v in arrays.items()}
+    if len(set(shapes.values())) != 1 or any(v.dtype != np.uint8 or v.ndim != 3 for v in arrays.values()):
+        raise ValueError(f"'{path}': the restoration arrays must be uint8 (N, H, W) of one shape, got {shapes}; "
+                         f"write one with python -m lib.restore")
+    return arrays
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def grid_labels(config: TrainConfig) -> torch.Tensor | None:
 def sample_grid(model, process, config, precision, device) -> torch.Tensor:
     """``n_grid`` samples from a fixed seed (the same start at every epoch), as uint8 (N, H, W)."""
     g = torch.Generator().manual_seed(config.seed + 2)
-    res = sample(model, process, (config.n_grid, 1, 28, 28), g, label=grid_labels(config),
+    res = sample(model, process, (config.n_grid, 1, config.image_size, config.image_size), g, label=grid_labels(config),
                  precision=precision, device=device)
     return to_uint8(res.images)[:, 0]
 
@@ -135,8 +135,8 @@ def train(
         classifier = load_classifier(classifier_path)
     precision = resolve_precision(config.precision, device)
     process = config.make_process()
-    train_set = load_mnist("train", root=data_root, limit=config.train_limit)
-    val_set = load_mnist("val", root=data_root, limit=config.val_limit)
+    train_set = load_mnist("train", root=data_root, limit=config.train_limit, image_size=config.image_size)
+    val_set = load_mnist("val", root=data_root, limit=config.val_limit, image_size=config.image_size)
     train_images = train_set.images.to(device)
     conditional = config.num_classes is not None
     train_labels = train_set.labels.to(device) if conditional else None

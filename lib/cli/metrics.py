@@ -1,6 +1,8 @@
 """``python -m lib.metrics FILE.npz``: the classifier-feature scores of a file written by ``lib.sample``
 (:mod:`lib.metrics`), and with ``--inception-weights`` the standard InceptionV3 FID and IS
-(:mod:`lib.inception`), printed as one JSON line."""
+(:mod:`lib.inception`), printed as one JSON line. For a file written by ``lib.restore``: SSIM and
+RMSE of each restoration against the originals (Cold Diffusion's Table 1), and with
+``--inception-weights`` their FID against the originals."""
 from __future__ import annotations
 
 import json
@@ -10,7 +12,7 @@ from .. import cli, metrics
 from ..classifier import load_classifier
 from ..data import load_mnist, to_uint8
 from ..inception import MissingWeightsError, inception_fid, inception_score, load_inception
-from ..metrics import load_npz_images, score
+from ..metrics import RESTORATION_ROWS, load_npz_images, load_npz_restorations, restoration_scores, score
 
 
 def main(argv=None) -> int:
@@ -24,6 +26,9 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.n is not None and a.n < 2:
         p.error(f"--n must be >= 2, got {a.n}")
+    restorations = load_npz_restorations(a.file)
+    if restorations is not None:
+        return _restoration_report(p, a, restorations)
     images = load_npz_images(a.file)
     if a.n is not None:
         if a.n > len(images):
@@ -41,4 +46,21 @@ def main(argv=None) -> int:
             result["is_inception"] = None
             print(f"python -m lib.metrics: no InceptionV3 IS: {exc}", file=sys.stderr)
     print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
+    return 0
+
+
+def _restoration_report(p, a, arrays: dict) -> int:
+    if a.n is not None:
+        if a.n > len(arrays["original"]):
+            p.error(f"--n {a.n} exceeds the {len(arrays['original'])} digits in the file")
+        arrays = {k: v[:a.n] for k, v in arrays.items()}
+    result = restoration_scores(arrays)
+    if a.inception_weights is not None:
+        load_inception(a.inception_weights)
+        for row in RESTORATION_ROWS:
+            if row in arrays:
+                result[row]["fid_inception"] = inception_fid(arrays[row], arrays["original"], a.inception_weights,
+                                                             progress=True)
+    result = {row: {k: round(v, 6) for k, v in scores.items()} for row, scores in result.items()}
+    print(json.dumps({**result, "n": len(arrays["original"])}))
     return 0

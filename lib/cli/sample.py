@@ -1,7 +1,11 @@
 """Draw samples from a checkpoint: ``python -m lib.sample CHECKPOINT --n N --seed S --out FILE.npz``
 [--sampler ddpm|ddim] [--steps K] [--eta E] [--sigma beta|posterior|zero] [--label L --guidance W].
 
-The ``.npz`` file holds ``images``: uint8, shape (N, 28, 28), 0 = black background, 255 = white ink
+For a cold-diffusion checkpoint (blur, average, downsample) the start is drawn from the run's fitted
+start distribution plus ``--start-noise`` (default: the run's own; 0 gives one sample per start).
+
+The ``.npz`` file holds ``images``: uint8, shape (N, H, W) (28 x 28 unless the run was trained at
+another ``image_size``), 0 = black background, 255 = white ink
 (the model's [-1, 1] output clamped and scaled), plus ``seed``, ``checkpoint``, ``epoch``,
 ``sampler``, ``steps`` and, for a conditional model, ``labels``.
 """
@@ -26,14 +30,16 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, required=True, help="number of samples")
     p.add_argument("--seed", type=int, required=True, help="seed of the sampler's torch.Generator")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--sampler", help="sampler step: ddpm (ancestral) or ddim for DDPM models (default: the "
-                   "process's own)")
+    p.add_argument("--sampler", help="sampler step: ddpm (ancestral) or ddim for DDPM models, alg1 or alg2 for "
+                   "cold ones (default: the process's own: ddpm, alg2)")
     p.add_argument("--steps", type=int, help="number of sampling steps, evenly respaced (default: all T)")
     p.add_argument("--eta", type=float, help="DDIM's noise scale in [0, 1] (default 0: deterministic)")
     p.add_argument("--sigma", choices=SIGMAS, help="reverse variance of the ddpm sampler (default: beta)")
     p.add_argument("--label", type=int, help="digit to draw (conditional models only)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight w (default 1: the plain "
                    "conditional model; 0: unconditional; > 1: stronger guidance)")
+    p.add_argument("--start-noise", type=float, help="cold runs: std of the noise added to the start "
+                   "(default: the run's)")
     p.add_argument("--epoch", type=int, help="use the weights kept at this epoch (default: the last)")
     p.add_argument("--weights", choices=("auto", "ema", "raw"), default="auto",
                    help="EMA or raw weights (default auto: EMA when the run kept them)")
@@ -66,6 +72,12 @@ def main(argv=None) -> int:
         options["sigma_kind"] = a.sigma
     if a.steps is not None and not 1 <= a.steps <= process.T:
         p.error(f"--steps must lie in 1..{process.T} (the model's T), got {a.steps}")
+    if a.start_noise is not None:
+        if not hasattr(process, "start_noise"):
+            p.error("--start-noise applies to cold-diffusion checkpoints only (DDPM starts from pure noise)")
+        if a.start_noise < 0:
+            p.error(f"--start-noise must be >= 0, got {a.start_noise}")
+        process.start_noise = a.start_noise
     n_classes = loaded.config.num_classes
     if a.label is not None:
         if n_classes is None:
@@ -74,7 +86,9 @@ def main(argv=None) -> int:
             p.error(f"--label must lie in 0..{n_classes - 1}, got {a.label}")
     precision = a.precision or loaded.config.precision
     g = torch.Generator().manual_seed(a.seed)
-    x = sample_images(model, process, a.n, g, batch_size=a.batch, step=step, steps=a.steps, label=a.label,
+    size = loaded.config.image_size
+    x = sample_images(model, process, a.n, g, image_shape=(1, size, size), batch_size=a.batch, step=step,
+                      steps=a.steps, label=a.label,
                       guidance=1.0 if a.guidance is None else a.guidance, precision=precision, device=a.device,
                       progress=sys.stderr.isatty(), **options)
     images = to_uint8(x)[:, 0].numpy()

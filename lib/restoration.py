@@ -1,0 +1,40 @@
+"""Restoring degraded test digits with a cold model: the measurements of Cold Diffusion's Table 1.
+
+:func:`restore` degrades clean images fully, D(x0, T), and brings them back three ways: one call of
+the restoration network ("direct", R(D(x0, T), T)), and the two sampling algorithms started from
+D(x0, T) itself (no start noise: reconstruction is deterministic). ``python -m lib.restore`` writes
+them to a file that ``python -m lib.metrics`` scores (SSIM, RMSE, and FID with InceptionV3 weights).
+"""
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from .degradations import ColdProcess
+from .sampling import SAMPLE_BATCH, predict, sample
+
+
+@torch.no_grad()
+def restore(model: torch.nn.Module, process: ColdProcess, x0: torch.Tensor, batch_size: int = SAMPLE_BATCH,
+            precision: str = "fp32", device: torch.device | str = "cpu", progress: bool = False
+            ) -> dict[str, torch.Tensor]:
+    """``degraded``, ``direct``, ``alg1`` and ``alg2`` for clean images ``x0`` (model range, (N, C, H, W)),
+    each in the model range, on the CPU."""
+    if not isinstance(process, ColdProcess):
+        raise ValueError(f"restoration needs a cold degradation (blur, average, downsample), not {process!r}")
+    was_training = model.training
+    model.eval()
+    out = {"degraded": [], "direct": [], "alg1": [], "alg2": []}
+    try:
+        for i in tqdm(range(0, x0.shape[0], batch_size), desc="restoring", disable=not progress, leave=False):
+            x = x0[i:i + batch_size].to(device)
+            x_T = process.degrade_to(x, process.T)
+            out["degraded"].append(x_T.cpu())
+            t_frac = torch.full((x.shape[0],), 1.0, device=device)
+            out["direct"].append(predict(model, x_T, t_frac, None, 1.0, precision).cpu())
+            for step in ("alg1", "alg2"):
+                out[step].append(sample(model, process, tuple(x.shape), torch.Generator(), step=step, start=x_T,
+                                        precision=precision, device=device).images)
+    finally:
+        model.train(was_training)
+    return {k: torch.cat(v) for k, v in out.items()}
