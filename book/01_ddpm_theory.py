@@ -24,9 +24,26 @@
 # ```
 #
 # Everything here calls the book's library `lib`; no algorithm is re-implemented in the notebook.
-# Notation: $x$ (also written $x_0$, as in the library's `x0`) is a clean image and $z_t$ its noisy
-# version after $t$ steps, with $z_0 = x$; the latent $z$ follows {cite:t}`prince2023understanding`,
-# while $\beta_t$, $\alpha_t$ and $\bar\alpha_t$ and the algorithms are those of {cite:t}`ho2020denoising`.
+#
+# **Images are scaled to $[-1, 1]$**: MNIST's pixels, 0 (black background) to 255 (white ink), become
+# $x = \text{pixel}/127.5 - 1$, so the background is $-1$ and the ink $+1$. The noise
+# $\epsilon \sim \mathcal{N}(0, I)$ is on that same scale; the signal-to-noise ratios below, the loss of
+# a network that predicts $\hat\epsilon = 0$ (exactly 1) and the clipping of images to $[-1, 1]$ for
+# display all depend on it.
+#
+# **Notation.** The latent $z$ follows {cite:t}`prince2023understanding`; $\beta_t$, $\alpha_t$,
+# $\bar\alpha_t$ and the algorithms are those of {cite:t}`ho2020denoising`. Prince writes $\alpha_t$
+# for what Ho calls $\bar\alpha_t$; we use Ho's letters throughout:
+#
+# | this book (and Ho et al.) | Prince | library name | meaning |
+# |---|---|---|---|
+# | $x$ or $x_0$ | $x$ | `x0` | a clean image, in $[-1, 1]$ |
+# | $z_t$ | $z_t$ | `z_t` | the image after $t$ noising steps, $z_0 = x$ |
+# | $\beta_t$ | $\beta_t$ | `schedule.betas[t]` | variance of the noise added at step $t$ |
+# | $\alpha_t = 1 - \beta_t$ | $1 - \beta_t$ | `schedule.alphas[t]` | share of the variance one step keeps |
+# | $\bar\alpha_t = \prod_{s \le t} \alpha_s$ | $\alpha_t$ | `schedule.alpha_bar[t]` | share of the signal's variance left after $t$ steps |
+# | $\epsilon_\theta(z_t, t)$ | $\mathrm{g}_t[z_t, \phi_t]$ | `model(z_t, t / T)` | the network's estimate of the noise |
+# | $\hat x_0$ | | `x0_hat` | the clean image implied by that estimate |
 
 # %%
 import inspect
@@ -38,8 +55,11 @@ from IPython.display import display
 
 import lib
 from lib import config, diffusion, processes, sampling, schedules, viz, widgets
-from lib.data import load_mnist, to_unit_range
+from lib.data import load_mnist, to_uint8 as to_uint8_images
+from lib.metrics import score
+from lib.networks import count_parameters
 from lib.runs import load_trained
+from lib.tables import Table
 
 SHORT = config.short_mode()  # CI sets DIFFUSION_BOOK_SHORT=1: same code, fewer samples
 print(f"short mode: {SHORT}")
@@ -87,9 +107,12 @@ for t in range(1, schedule.T + 1):
         abar = schedule.alpha_bar[t].item()
         rows.append((t, z.mean().item(), direct.mean().item(), abar**0.5 * x_value,
                      z.var().item(), direct.var().item(), 1 - abar))
-print(f"{'t':>5} {'mean: iterated':>15} {'q_sample':>9} {'formula':>8} {'var: iterated':>14} {'q_sample':>9} {'formula':>8}")
-for t, m, m_q, m_cf, v, v_q, v_cf in rows:
-    print(f"{t:>5} {m:>15.4f} {m_q:>9.4f} {m_cf:>8.4f} {v:>14.4f} {v_q:>9.4f} {v_cf:>8.4f}")
+display(Table([{"t": t, "mean, iterated": m, "mean, q_sample": m_q, "mean, formula": m_cf,
+                "variance, iterated": v, "variance, q_sample": v_q, "variance, formula": v_cf}
+               for t, m, m_q, m_cf, v, v_q, v_cf in rows],
+              formats={k: ".4f" for k in ("mean, iterated", "mean, q_sample", "mean, formula", "variance, iterated",
+                                          "variance, q_sample", "variance, formula")},
+              caption=f"{n_chains:,} chains of one pixel starting at x = {x_value}"))
 
 # Two independent sample means differ by a standard error of sqrt(2 v / n); two sample variances by
 # about v * sqrt(4 / n). Five standard errors: a real disagreement fails, sampling noise does not.
@@ -119,27 +142,46 @@ assert abs(schedule.alpha_bar[-1].item() - 4.04e-5) < 0.01e-5
 # - **sigmoid**: $\beta_t$ follows a sigmoid between the same end points;
 # - **cosine** {cite:p}`nichol2021improved`: $\bar\alpha_t = f(t)/f(0)$ with
 #   $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1+s}\tfrac{\pi}{2}\big)$, $s = 0.008$.
+#
+# When does the digit disappear? A useful measure is the ratio of the digit's pixel variance that
+# survives, $\bar\alpha_t \operatorname{Var}(x)$, to the noise variance $1 - \bar\alpha_t$ (the
+# variance of MNIST's pixels in $[-1, 1]$ is computed from the training set below). The figure marks,
+# on each schedule, where that ratio falls to 0.1 and to 0.01; the forward animation further down
+# shows frames at those steps.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the share of the signal's variance left after t steps, $\\bar\\alpha_t$, for the four schedules at T = 1000. Right: the signal-to-noise ratio of MNIST digits, $\\bar\\alpha_t \\mathrm{Var}(x) / (1 - \\bar\\alpha_t)$, on a log scale; dots mark where it falls to 0.1 and to 0.01.", "name": "fig-schedules"}} tags=["hide-input"]
 all_schedules = [schedules.make_schedule(name, T=1000) for name in ("linear", "quadratic", "sigmoid", "cosine")]
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
+pixel_var = load_mnist("train", limit=10_000).images.var().item()
+snr = {s.name: (s.alpha_bar * pixel_var / (1 - s.alpha_bar)) for s in all_schedules}
+# the first t at which the ratio has fallen below each level
+gone = {name: {level: int((r < level).nonzero()[0]) for level in (0.1, 0.01)} for name, r in snr.items()}
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 viz.plot_schedules(all_schedules, ax=axes[0])
 axes[0].set_title(r"$\bar\alpha_t$: how much of the signal survives")
 for s in all_schedules:
-    axes[1].plot(np.arange(1, s.T + 1), (s.alpha_bar[1:] / (1 - s.alpha_bar[1:])).numpy(), label=s.name)
+    line, = axes[1].plot(np.arange(1, s.T + 1), snr[s.name][1:].numpy(), label=s.name)
+    for level, t in gone[s.name].items():
+        axes[1].plot([t], [snr[s.name][t].item()], "o", color=line.get_color(), ms=5)
+for level in (0.1, 0.01):
+    axes[1].axhline(level, color="grey", lw=0.8, ls="--")
 axes[1].set_yscale("log")
+axes[1].set_ylim(1e-6, 1e4)
 axes[1].set_xlabel("t")
-axes[1].set_ylabel(r"signal-to-noise ratio $\bar\alpha_t / (1-\bar\alpha_t)$")
-axes[1].legend(fontsize=8)
+axes[1].set_ylabel(r"$\bar\alpha_t\,\mathrm{Var}(x) / (1-\bar\alpha_t)$")
+axes[1].legend()
 axes[1].grid(alpha=0.3, which="both")
 plt.tight_layout()
 plt.show()
 
 half = {s.name: s.alpha_bar[500].item() for s in all_schedules}
-print("alpha_bar_T:", {s.name: f"{s.alpha_bar[-1].item():.1e}" for s in all_schedules})
-print("alpha_bar at t = T/2:", {k: round(v, 4) for k, v in half.items()})
-# The cosine schedule keeps more of the signal in the middle of the process than the linear one.
+display(Table([{"schedule": s.name, "alpha_bar at T/2": half[s.name], "alpha_bar_T": s.alpha_bar[-1].item(),
+                "t where SNR < 0.1": gone[s.name][0.1], "t where SNR < 0.01": gone[s.name][0.01]}
+               for s in all_schedules], formats={"alpha_bar at T/2": ".4f", "alpha_bar_T": ".1e"},
+              caption=f"T = 1000; SNR = alpha_bar_t Var(x) / (1 - alpha_bar_t), Var(x) = {pixel_var:.3f}"))
+# The cosine schedule keeps more of the signal in the middle of the process than the linear one,
+# and reaches each signal-to-noise level hundreds of steps later.
 assert half["cosine"] > half["linear"]
+assert all(gone["cosine"][level] - gone["linear"][level] > 150 for level in (0.1, 0.01))
 # Its last step: f(T) = cos^2(pi/2) = 0 would make beta_T = 1 and alpha_bar_T = 0 (about 1e-33 in
 # floating point); clipping beta_t at 0.999 limits the drop to alpha_bar_T = 0.001 * alpha_bar_{T-1}.
 cosine_s = next(s for s in all_schedules if s.name == "cosine")
@@ -150,7 +192,13 @@ assert f_T < 1e-30 and 1e-9 < cosine_s.alpha_bar[-1].item() < 1e-8 and cosine_s.
 
 # %% [markdown]
 # The right panel shows the same information as a signal-to-noise ratio, on a log scale: a schedule
-# spends its steps where the ratio changes. The cosine schedule's drop at the very end comes from
+# spends its steps where the ratio changes. With the linear schedule the digits' ratio is below 0.01
+# from about $t = 600$ on: in the animation below the digit can no longer be seen there, yet 40% of the
+# steps remain, spent on images that are practically pure noise. The cosine schedule reaches the same
+# levels about 300 steps later and spreads its steps more evenly over the part of the process where
+# the digit is still visible. That is the motivation {cite:t}`nichol2021improved` give for it: the
+# linear schedule destroys information too fast for small images. Chapter 3 compares the schedules on
+# trained models. The cosine schedule's drop at the very end comes from
 # $f(T) = \cos^2(\pi/2) = 0$: unclipped, $\beta_T = 1 - \bar\alpha_T/\bar\alpha_{T-1}$ would be 1 and
 # $\bar\alpha_T$ would be 0 (about $10^{-33}$ in floating point). Clipping $\beta_t$ at 0.999 *limits* the
 # drop: $\bar\alpha_T = 0.001\,\bar\alpha_{T-1} \approx 2.4\times10^{-9}$, as printed above. Note also the other end:
@@ -160,19 +208,26 @@ assert f_T < 1e-30 and 1e-9 < cosine_s.alpha_bar[-1].item() < 1e-8 and cosine_s.
 # ## The forward process on real digits
 #
 # Below, four test digits are noised with the linear schedule and one fixed draw of $\epsilon$
-# through {eq}`eq-closed-form`. In JupyterLab the slider recomputes $z_t$ for any $t$; in the
-# rendered book, the player underneath steps through $t$ without a kernel.
+# through {eq}`eq-closed-form`.
+#
+# ```{note}
+# In JupyterLab, the slider in the next cell recomputes $z_t$ for any $t$. It needs a running Python
+# kernel, so in the rendered book it shows nothing; the player under it carries the same frames
+# (at the steps listed in its title) and runs in the page.
+# ```
 
 # %%
 test = load_mnist("test", limit=8)
 digits = test.images[:4]
 widgets.forward_slider(schedule, digits, torch.Generator().manual_seed(1), step=10)
 
-# %%
+# %% tags=["hide-input"]
 eps = torch.randn(digits.shape, generator=torch.Generator().manual_seed(1))
-ts = [0, 10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000]  # denser where the digit fades
+# denser where the digit fades; the steps where the digits' SNR falls below 0.1 and 0.01 are included
+ts = sorted({0, 10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, *gone["linear"].values()})
 frames = [diffusion.q_sample(schedule, digits, torch.tensor(t), eps) for t in ts]
-viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].item():.3f}" for t in ts], nrow=4))
+viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].item():.3f}, "
+                                f"SNR = {snr['linear'][t].item():.2g}" if t else "t = 0" for t in ts], nrow=4))
 
 # %% [markdown]
 # ## Training: predict the noise
@@ -204,7 +259,15 @@ print(inspect.getsource(diffusion.GaussianDiffusion.degrade))
 # The network is the coursework CNN (`lib.networks.CourseworkCNN`): blocks of a $7\times7$ convolution,
 # LayerNorm and GELU with (16, 32, 32, 16) channels, then a $3\times3$ convolution back to one channel.
 # It sees $t/T$ through a sinusoidal encoding (16 frequencies, sine and cosine) and a small MLP whose
-# output is added after the first block.
+# output is added after the first block. It is small, under 300,000 parameters (an ImageNet ResNet-18
+# has 11 million):
+
+# %%
+from lib.configs import get_config
+
+n_params = count_parameters(get_config("default").make_network())
+print(f"the coursework CNN has {n_params:,} trainable parameters")
+assert n_params < 300_000
 
 # %% [markdown]
 # ## Sampling: undo the noise
@@ -231,12 +294,29 @@ print(inspect.getsource(diffusion.GaussianDiffusion.degrade))
 # with no noise at the last step. Ho et al. found $\sigma_t^2 = \beta_t$ and $\sigma_t^2 = \tilde\beta_t$
 # to work about equally well; `lib.sampling.sample` offers both (default $\beta_t$) and $\sigma_t = 0$,
 # which keeps only the mean of each step: a deterministic map from $z_T$, not DDIM
-# {cite:p}`song2021ddim`, and it gives over-smoothed samples. Each step also returns $\hat x_0$. Unlike
+# {cite:p}`song2021ddim`; below, it collapses every sample to a blank image. Each step also returns $\hat x_0$. Unlike
 # Ho et al.'s released code, the library does not clip $\hat x_0$ to $[-1, 1]$ inside the step; it is
 # clipped only when displayed.
 
 # %%
 print(inspect.getsource(diffusion.ddpm_step))
+
+# %% [markdown]
+# The update {eq}`eq-sampling` is the posterior mean {eq}`eq-posterior` with $\hat x_0$ in place of
+# $x$: the library's schedule stores the posterior's two coefficients and its variance $\tilde\beta_t$,
+# so we can check the step against them at several $t$ with an arbitrary $z_t$ and noise estimate.
+
+# %%
+g = torch.Generator().manual_seed(3)
+for t in (1, 2, 10, 500, 999, 1000):
+    z_t, eps_hat = torch.randn(2, 1, 28, 28, generator=g).double(), torch.randn(2, 1, 28, 28, generator=g).double()
+    mean, x0_hat = diffusion.ddpm_step(schedule, eps_hat, t, z_t, noise=None, sigma_kind="zero")
+    posterior_mean = schedule.posterior_mean_coef_x0[t] * x0_hat + schedule.posterior_mean_coef_xt[t] * z_t
+    assert torch.allclose(mean, posterior_mean, rtol=1e-6, atol=1e-6), t
+    beta_tilde = (1 - schedule.alpha_bar[t - 1]) / (1 - schedule.alpha_bar[t]) * schedule.betas[t]
+    assert abs(diffusion.sigma(schedule, t, "posterior") ** 2 - beta_tilde.item()) < 1e-9
+print("the sampler's step equals the posterior mean with x0_hat substituted, and sigma_t^2 = beta_tilde_t, "
+      "at t = 1, 2, 10, 500, 999 and 1000")
 
 # %% [markdown]
 # ## The shipped model
@@ -252,7 +332,7 @@ cfg = trained.config
 print(f"configuration '{cfg.name}': hidden {cfg.hidden}, {cfg.activation}, {cfg.schedule} schedule, T = {cfg.T}, "
       f"lr {cfg.lr}, batch {cfg.batch_size}")
 print(f"trained for {trained.epoch} of {cfg.epochs} planned epochs at precision {h['precision']}, "
-      f"{sum(h['epoch_seconds']) / 3600:.2f} h of wall-clock time on this book's 2-core CPU "
+      f"{sum(h['epoch_seconds']) / 3600:.2f} h of wall-clock time on the 2-core CPU that trained it "
       f"(median {np.median(h['epoch_seconds']):.0f} s per epoch, including validation and sample grids)")
 print(f"{len(h['iter_loss'])} iterations; last epoch: training loss {h['train_loss'][-1]:.4f}, "
       f"validation loss {h['val_loss'][-1]:.4f}")
@@ -269,10 +349,44 @@ assert h["val_loss"][-1] < h["val_loss"][0], "validation loss should fall during
 # iterations at the start of the epoch, when the network was worse, which is why it can sit above the
 # validation loss measured at the end of the epoch.
 
-# %%
+# %% mystnb={"figure": {"caption": "The shipped model's training loss per iteration (faint) with its moving mean (left), and the mean training loss of each epoch beside the validation loss (right).", "name": "fig-loss-curves"}} tags=["hide-input"]
 viz.plot_loss_curves(h)
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ### Where the model struggles: the loss at each $t$
+#
+# One number per epoch hides how the loss depends on $t$. Below, each of 1,000 validation images
+# (200 in the book's short test mode) is noised once at a $t$ drawn in each of 20 equal ranges of
+# $1..T$ (the same $t$ and noise for every model scored this way), and the loss is averaged per range.
+
+# %% mystnb={"figure": {"caption": "Validation loss of the shipped model in 20 ranges of t (mean squared error of the noise estimate per pixel; 1 is the loss of predicting zero).", "name": "fig-loss-by-t"}} tags=["hide-input"]
+val_images = load_mnist("val", limit=200 if SHORT else 1000).images
+edges, loss_t = processes.loss_by_timestep(trained.model, trained.process, val_images, bins=20,
+                                           precision=cfg.precision, progress=True)
+centres = ((edges[:-1] + edges[1:]) / 2).numpy()
+fig, ax = plt.subplots(figsize=(8, 3.5))
+ax.bar(centres, loss_t.numpy(), width=0.9 * (edges[1] - edges[0]).item())
+ax.set_yscale("log")
+ax.set_xlabel("t (range midpoint)")
+ax.set_ylabel("validation loss")
+ax.grid(alpha=0.3, which="both")
+plt.show()
+print("loss in the first and last ranges:", f"{loss_t[0].item():.4f} (t <= {edges[1].item()}),",
+      f"{loss_t[-1].item():.5f} (t > {edges[-2].item()})")
+# The noise is hardest to tell from the digit at small t and almost free to predict at large t.
+assert loss_t[0] > 100 * loss_t[-1] and int(loss_t.argmax()) == 0
+
+# %% [markdown]
+# The target $\epsilon$ has the same unit variance at every $t$, yet the loss falls by orders of
+# magnitude from small to large $t$. Write the noise in terms of the image:
+# $\epsilon = (z_t - \sqrt{\bar\alpha_t}\,x)/\sqrt{1-\bar\alpha_t}$, so an error $\delta$ in the network's
+# implicit estimate of $x$ becomes an error $\sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,\delta$ in $\hat\epsilon$.
+# At small $t$ that factor is large (the noise is a faint layer on a clear digit, and every detail of
+# the digit the network gets wrong counts as noise it failed to find); at large $t$ it is close to 0
+# and $z_t$ is almost $\epsilon$ itself. A uniform draw of $t$ in training therefore spends most of its
+# steps where the loss is already small; chapter 3 shows this curve for every run of its comparison.
 
 # %% [markdown]
 # ### Samples during training
@@ -289,37 +403,85 @@ plt.show()
 # ### Fresh samples from the shipped checkpoint
 #
 # Here we draw new samples from the checkpoint as shipped (its epoch is printed above and in the grid's
-# title) with Algorithm 2 ({eq}`eq-sampling`, $\sigma_t^2 = \beta_t$) and compare
-# simple pixel statistics with real test digits: MNIST is mostly black background with white strokes,
-# so most pixels should be near 0 or 1 and the mean brightness should be close to the test set's.
+# title) with Algorithm 2 ({eq}`eq-sampling`, $\sigma_t^2 = \beta_t$), beside real test digits.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: fresh samples of the shipped checkpoint (Algorithm 2, seed 2024). Right: as many test digits.", "name": "fig-fresh-samples"}}
 n_fresh = 16 if SHORT else 64
 result = sampling.sample(trained.model, trained.process, (n_fresh, 1, 28, 28), torch.Generator().manual_seed(2024),
                           precision=cfg.precision, progress=True)
-fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+test_digits = load_mnist("test", limit=n_fresh).images
+fig, axes = plt.subplots(1, 2, figsize=(12, 6.5 if not SHORT else 3.5))
 viz.show_grid(result.images, nrow=8, ax=axes[0], title=f"{n_fresh} samples, epoch {trained.epoch} (seed 2024)")
-viz.show_grid(load_mnist("test", limit=n_fresh).images, nrow=8, ax=axes[1], title="test digits")
+viz.show_grid(test_digits, nrow=8, ax=axes[1], title="test digits")
 plt.show()
 
+# %% [markdown]
+# Are these samples any good? A check must be able to tell a trained model from an untrained one.
+# Pixel statistics cannot (the epoch-1 blobs are also white strokes on black), nor can the confidence
+# of an MNIST classifier (it is confidently wrong on blobs and even on pure noise). What can is a
+# distance between the *distribution* of the samples and that of real digits in the feature space of
+# that classifier: here the kernel inception distance (KID), whose estimate is unbiased
+# whatever the number of samples, so sets of different sizes compare fairly. The next chapter,
+# {doc}`02_metrics`, explains it with FID, IS and precision/recall and scores this checkpoint properly.
 
-def pixel_stats(x):
-    u = to_unit_range(x)
-    return {"mean": u.mean().item(), "mid-grey share": ((u > 0.2) & (u < 0.8)).float().mean().item()}
-
-
-s_gen, s_test = pixel_stats(result.images), pixel_stats(load_mnist("test", limit=1000).images)
-print("samples:", {k: round(v, 3) for k, v in s_gen.items()})
-print("test set:", {k: round(v, 3) for k, v in s_test.items()})
-assert abs(s_gen["mean"] - s_test["mean"]) < 0.1
-assert s_gen["mid-grey share"] < 0.25
+# %%
+history_grids = dict(zip(h["grid_epochs"], h["grids"]))
+scored = {f"fresh samples, epoch {trained.epoch}": score(to_uint8_images(result.images)),
+          "training grid, epoch 1": score(history_grids[1]),
+          "test digits": score(to_uint8_images(test_digits))}
+display(Table([{"images": k, "n": v["n"], "KID": v["kid"], "FID": v["fid"]}
+               for k, v in scored.items()], formats={"KID": ".2f", "FID": ".1f"},
+              caption="Classifier-feature KID (unbiased at any n) and FID (biased upwards at small n)"))
+kid_fresh, kid_epoch1 = scored[f"fresh samples, epoch {trained.epoch}"]["kid"], scored["training grid, epoch 1"]["kid"]
+# the trained model is far closer to real digits than the blobs of epoch 1, but not as close as real digits
+assert kid_fresh < kid_epoch1 / 10
+assert kid_fresh > scored["test digits"]["kid"]
 
 # %% [markdown]
-# Pixel statistics are only a sanity check: they say the samples look like white strokes on black,
-# not that they are good digits, and many samples of this small CNN are stroke-like shapes rather than
-# readable digits. Measuring sample quality properly (FID, IS and precision/recall on features of an
-# MNIST classifier) is the subject of the next chapter, {doc}`02_metrics`, which scores this checkpoint.
+# ### Three choices of $\sigma_t$ on the same noise
 #
+# The reverse variance is a free choice ({eq}`eq-sampling`). Below, one model samples three times
+# from the same $z_T$ and the same per-step noise $\xi$ (one generator seed), with $\sigma_t^2 = \beta_t$,
+# with the posterior variance $\tilde\beta_t$, and with $\sigma_t = 0$. Since
+# $\tilde\beta_t/\beta_t = (1-\bar\alpha_{t-1})/(1-\bar\alpha_t)$ is close to 1 except in the last
+# steps (exercise 2), the first two should barely differ. The third keeps only the mean of each step.
+
+# %% mystnb={"figure": {"caption": "The same starting noise and per-step noise sampled with three reverse variances: beta_t (Ho's default), the posterior variance, and zero.", "name": "fig-sigma-choices"}}
+n_sigma = 4 if SHORT else 16
+by_sigma = {kind: sampling.sample(trained.model, trained.process, (n_sigma, 1, 28, 28),
+                                  torch.Generator().manual_seed(11), sigma_kind=kind, precision=cfg.precision,
+                                  trajectory=True, keep_every=100, progress=True)
+            for kind in diffusion.SIGMAS}
+fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
+for ax, (kind, res) in zip(axes, by_sigma.items()):
+    viz.show_grid(res.images, nrow=4, ax=ax, title=f"sigma: {kind}")
+plt.show()
+finals = {kind: to_uint8_images(res.images).float() / 255 for kind, res in by_sigma.items()}
+std_rows = [{"t": t, **{f"std of z_t, sigma {kind}": res.trajectory[i].std().item() for kind, res in by_sigma.items()},
+             "forward process": (schedule.alpha_bar[t] * pixel_var + 1 - schedule.alpha_bar[t]).sqrt().item()}
+            for i, t in enumerate(by_sigma["beta"].timesteps) if t in (1000, 900, 700, 500, 300, 100, 0)]
+display(Table(std_rows, formats={k: ".3f" for k in std_rows[0] if k != "t"},
+              caption="Spread of the samples along the way, beside that of real digits noised to the same t"))
+print("mean brightness of the final samples (0 black, 1 white):", {k: round(v.mean().item(), 4) for k, v in finals.items()})
+print(f"mean |difference| between the beta and posterior samples: {(finals['beta'] - finals['posterior']).abs().mean():.4f}")
+# beta and the posterior variance give nearly the same images; sigma = 0 collapses to a blank background,
+# its z_t having lost most of its spread within the first 100 steps
+assert (finals["beta"] - finals["posterior"]).abs().mean() < 0.003
+assert finals["zero"].mean() < 0.01 < finals["beta"].mean()
+assert std_rows[1]["std of z_t, sigma zero"] < 0.5 < 0.9 < std_rows[1]["std of z_t, sigma beta"]
+
+# %% [markdown]
+# $\sigma_t = 0$ does not give smoother digits; it gives none. The table shows why: in the forward
+# process $z_t$ keeps a spread close to 1 until the digit emerges, and the noisy samplers track it, but
+# without the added noise each step only contracts $z_t$ toward the network's estimate of the *average*
+# compatible image ($\hat x_0$ is a blur early on, see below). The spread collapses within the first
+# hundred steps, the network is then fed inputs unlike any it was trained on at those $t$, and every
+# sample drifts to the black background. This is not DDIM {cite:p}`song2021ddim`, which is also
+# deterministic but changes the mean of each step so that the marginals stay right; chapter 5 compares
+# the two. (Ho et al. use $\sigma_t = 0$ nowhere; one coursework seed found it best on a test server,
+# which chapter 5 revisits.)
+
+# %% [markdown]
 # ### Stepping through a reverse trajectory
 #
 # `sample(..., trajectory=True)` keeps $z_t$ and the network's $\hat x_0$ along the way. The slider
@@ -333,18 +495,23 @@ assert s_gen["mid-grey share"] < 0.25
 # their average is a blur; as $t$ falls, fewer remain and the estimate sharpens. The frames show that
 # the choice is not made early: in the middle of the trajectory (around $t = 400$) the estimated digit
 # can still change identity, and it settles only in the last few hundred steps.
+#
+# ```{note}
+# The slider in the next cell needs a running Python kernel (JupyterLab); in the rendered book it
+# shows nothing. The player under it shows the same trajectory at 15 of its steps.
+# ```
 
 # %%
 n_traj = 4
 traj = sampling.sample(trained.model, trained.process, (n_traj, 1, 28, 28), torch.Generator().manual_seed(7),
-                        trajectory=True, keep_every=10, precision=cfg.precision)
+                        trajectory=True, keep_every=10, precision=cfg.precision, progress=True)
 widgets.trajectory_slider(traj)
 
 # %% [markdown]
 # The player shows a subset of the 101 stored steps, denser near the end where the digit appears
 # (the frames are embedded in the page, so fewer frames keep it light).
 
-# %%
+# %% tags=["hide-input"]
 show = [traj.timesteps.index(t) for t in (1000, 800, 600, 500, 400, 300, 250, 200, 150, 100, 70, 40, 20, 10, 0)]
 frames = [(traj.trajectory[i], traj.x0_trajectory[i]) for i in show]
 viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=n_traj, rows=["z_t", "x0_hat"]))
@@ -362,7 +529,7 @@ viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=
 # both sample grids are still blobs: it shows the same early training and validation loss and the
 # speed-up, not equal sample quality at the end of training.
 
-# %%
+# %% mystnb={"figure": {"caption": "The side-by-side run of python -m lib.compare_precision: training loss of fp32 and bf16 (left) and their sample grids from the same noise after the last epoch (right).", "name": "fig-precision"}} tags=["hide-input"]
 import json
 
 record = json.loads((config.RESULTS_DIR / "precision_comparison.json").read_text())
@@ -391,10 +558,94 @@ assert runs["bf16"]["val_loss"][-1] <= 1.02 * runs["fp32"]["val_loss"][-1]
 # %% [markdown]
 # ## Recap
 #
-# - The forward process {eq}`eq-forward-step` has the closed form {eq}`eq-closed-form`; iterating the
-#   single step reproduces its mean and variance.
-# - The schedule sets how fast $\bar\alpha_t$ falls; the cosine schedule keeps more signal mid-way.
-# - Training regresses the noise ({eq}`eq-loss`, Algorithm 1); sampling runs the learned reverse step
-#   {eq}`eq-sampling` $T$ times (Algorithm 2).
-# - The shipped model's curves, samples and trajectory above are computed from the checkpoint in the
-#   repository, trained by `python -m lib.train default` (continued with `--resume` after each stop).
+# - Images live in $[-1, 1]$. The forward process {eq}`eq-forward-step` has the closed form
+#   {eq}`eq-closed-form`; iterating the single step reproduces the library's `q_sample` in mean and
+#   variance.
+# - The schedule sets how fast $\bar\alpha_t$ falls. With the linear schedule the digits' signal-to-noise
+#   ratio is below 0.01 for the last 40% of the steps; the cosine schedule keeps more signal mid-way and
+#   reaches each level hundreds of steps later.
+# - Training regresses the noise ({eq}`eq-loss`, Algorithm 1). The loss is largest at small $t$, where
+#   every error in the digit counts as missed noise, and nearly zero at large $t$.
+# - Sampling runs the learned reverse step {eq}`eq-sampling` $T$ times (Algorithm 2): the posterior mean
+#   with $\hat x_0$ substituted, checked against the schedule's coefficients, plus noise of a chosen
+#   variance. $\beta_t$ and $\tilde\beta_t$ give nearly the same samples; $\sigma_t = 0$ collapses the spread
+#   of $z_t$ and every sample ends blank.
+# - $\hat x_0$ estimates $\mathbb{E}[x \mid z_t]$, an average over the digits still possible, hence its blur.
+# - The shipped model's curves, samples and trajectory are computed from the checkpoint in the
+#   repository, trained by `python -m lib.train default` (continued with `--resume` after each stop); its
+#   samples are far closer to real digits than the epoch-1 blobs by KID, and still measurably worse than
+#   real digits, which the next chapter quantifies.
+#
+# ## Exercises
+#
+# Each exercise has a worked solution behind a toggle (click to show the hidden cell and the
+# explanation); the solutions run with the rest of the chapter, so their numbers are current.
+#
+# **Exercise 1.** Chapter 3 trains a model with $T = 100$ instead of 1000 but the same linear
+# $\beta_1 = 10^{-4}$, $\beta_T = 0.02$. *Predict* how much of the signal is left at $t = T$, using
+# $\log(1-\beta) \approx -\beta$, then check with `lib.schedules`. What does this mean for a sampler that
+# starts from pure noise $z_T \sim \mathcal{N}(0, I)$?
+
+# %% tags=["hide-cell"]
+short_schedule = schedules.linear(T=100, beta_1=1e-4, beta_T=0.02)
+predicted = np.exp(-short_schedule.betas.sum().item())  # sum of 100 evenly spaced betas = 100 * 0.01005
+actual = short_schedule.alpha_bar[-1].item()
+print(f"predicted alpha_bar_T = exp(-sum beta) = {predicted:.3f}; actual {actual:.3f}; "
+      f"sqrt(alpha_bar_T) = {actual ** 0.5:.2f}")
+assert abs(predicted - actual) < 0.01 and actual > 0.3
+
+# %% [markdown]
+# ```{admonition} Solution
+# :class: dropdown
+# $\bar\alpha_T = \prod_t (1-\beta_t) \approx \exp(-\sum_t \beta_t)$, and the 100 evenly spaced
+# $\beta_t$ sum to $100 \times (10^{-4} + 0.02)/2 \approx 1.0$, so $\bar\alpha_T \approx e^{-1} \approx 0.37$:
+# $z_T = 0.6\,x + 0.8\,\epsilon$ keeps 60% of the digit's amplitude. The model is trained only on such
+# $z_T$, but sampling starts from pure noise, which it has never seen at $t = T$: the start is off the
+# training distribution. With $T = 100$ the betas must be larger (or the cosine schedule used) so that
+# $\bar\alpha_T$ is near 0. Chapter 3 shows what this does to the samples.
+# ```
+#
+# **Exercise 2.** The posterior variance $\tilde\beta_t$ is never larger than $\beta_t$. Show it from
+# {eq}`eq-posterior`, find from the schedule where the two differ most, and say why
+# $\sigma_t^2 = \beta_t$ and $\sigma_t^2 = \tilde\beta_t$ give nearly the same samples above.
+
+# %% tags=["hide-cell"]
+ratio = (schedule.posterior_variance[1:] / schedule.betas[1:]).numpy()  # beta_tilde_t / beta_t, t = 1..T
+print(f"beta_tilde/beta at t = 1, 2, 10, 100: {ratio[0]:.3f}, {ratio[1]:.3f}, {ratio[9]:.3f}, {ratio[99]:.3f}")
+t_last = int(np.nonzero(ratio < 0.99)[0].max()) + 1
+print(f"it is below 0.99 only for t <= {t_last} of {schedule.T}, where beta_t <= {schedule.betas[t_last].item():.4f}")
+assert ratio[0] == 0 and (ratio <= 1).all() and ratio[99] > 0.98 and t_last < 200
+assert schedule.betas[t_last].item() < 0.004
+
+# %% [markdown]
+# ```{admonition} Solution
+# :class: dropdown
+# $\tilde\beta_t/\beta_t = (1-\bar\alpha_{t-1})/(1-\bar\alpha_t) \le 1$ because $\bar\alpha_{t-1} \ge \bar\alpha_t$.
+# The ratio is 0 at $t = 1$ (the last step adds no noise) and climbs above 0.99 within the first couple
+# of hundred steps. The two samplers differ only in those last steps, where the variances are tiny
+# anyway ($\beta_t \le 0.004$ there), so the samples above barely differ.
+# ```
+#
+# **Exercise 3.** A network that always answers $\hat\epsilon = 0$ scores exactly 1 on the library's
+# loss (the mean over pixels of {eq}`eq-loss`), at every $t$. Explain why, and check it with
+# `processes.loss_by_timestep` on such a network.
+
+# %% tags=["hide-cell"]
+class PredictZero(torch.nn.Module):
+    def forward(self, z_t, t_frac):
+        return torch.zeros_like(z_t)
+
+
+_, zero_loss = processes.loss_by_timestep(PredictZero(), trained.process, val_images, bins=5)
+print("loss of predicting zero in 5 ranges of t:", [round(v, 3) for v in zero_loss.tolist()])
+assert all(abs(v - 1) < 0.02 for v in zero_loss.tolist())
+print(f"the shipped model's last validation loss, {h['val_loss'][-1]:.4f}, is {1 / h['val_loss'][-1]:.0f}x smaller")
+
+# %% [markdown]
+# ```{admonition} Solution
+# :class: dropdown
+# The loss of $\hat\epsilon = 0$ is the mean of $\epsilon^2$ over pixels, and each $\epsilon$ is
+# $\mathcal{N}(0, 1)$ whatever $t$ and the image, so its expectation is exactly 1 (up to sampling noise
+# with a few hundred thousand pixels). The shipped model's validation loss is therefore the share of
+# the noise's variance it fails to explain, averaged over $t$: it removes all but the printed fraction.
+# ```

@@ -112,7 +112,7 @@ def plot_grids_by_epoch(history: dict, nrow: int = 4):
 
 
 def animate(frames: Sequence, titles: Sequence[str], nrow: int | None = None, rows: Sequence[str] | None = None,
-            interval: int = 150, scale: int = 2):
+            interval: int = 150, scale: int = 3):
     """A matplotlib animation over ``frames``; each frame is an image batch, or a tuple of batches
     shown as labelled rows (``rows``). Return it as ``HTML(anim.to_jshtml())`` (see :func:`jshtml`).
 

@@ -61,3 +61,17 @@ def trajectory_slider(result: SampleResult):
         show_grid(result.x0_trajectory[i], nrow=k, ax=axes[1], title="predicted x0_hat")
 
     return _slider_view(render, slider)
+
+
+def degradation_slider(process, x0: torch.Tensor, step: int = 1):
+    """Slide t from 0 to T through a cold degradation: D(x0, t) for the images ``x0`` (model range)."""
+    import ipywidgets as widgets
+
+    slider = widgets.IntSlider(value=0, min=0, max=process.T, step=step, description="t",
+                               continuous_update=True, layout=widgets.Layout(width="60%"))
+
+    def render(t):
+        _, ax = plt.subplots(figsize=(1.2 * x0.shape[0], 1.6))
+        show_grid(process.degrade_to(x0, t), nrow=x0.shape[0], ax=ax, title=f"{process!r}: t = {t}")
+
+    return _slider_view(render, slider)

@@ -44,6 +44,18 @@ def test_chapter_is_py_percent_and_round_trips(chapter):
         assert "%pip" not in cell.source and "!pip" not in cell.source
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_text_survives_a_save_through_jupytext(chapter, tmp_path):
+    """.py -> .ipynb -> .py with the repository's jupytext.toml (as JupyterLab saves a paired chapter)
+    gives back the same text: cell metadata in jupytext's key order (mystnb before tags), no version
+    stamps, so opening and saving a chapter leaves the tracked .py as it was."""
+    nb, py = tmp_path / f"{chapter.stem}.ipynb", tmp_path / f"{chapter.stem}.py"
+    for src, dst, fmt in ((chapter, nb, "ipynb"), (nb, py, "py:percent")):
+        subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--to", fmt, "--output", str(dst), str(src)],
+                       cwd=ROOT, check=True)
+    assert py.read_text() == chapter.read_text()
+
+
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
 def test_committed_notebooks_match_their_sources():
     tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()

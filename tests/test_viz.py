@@ -34,3 +34,27 @@ def test_animation_player_has_frames():
 
 def test_moving_average():
     assert viz.moving_average([1, 2, 3, 4], 2).tolist() == [1.5, 2.5, 3.5]
+
+
+def test_sliders_redraw_what_their_value_says(monkeypatch):
+    """Each slider is an ipywidgets VBox (slider, output); moving the slider redraws the images of the
+    new step: the grid drawn is z_t (or D(x0, t)) at the slider's value."""
+    import matplotlib
+    import torch
+
+    matplotlib.use("Agg")
+    from lib import diffusion, widgets
+    from lib.degradations import Average
+    from lib.schedules import linear
+
+    drawn = []
+    monkeypatch.setattr(widgets, "show_grid", lambda images, **kw: drawn.append((images, kw["title"])))
+    x0 = torch.rand(2, 1, 28, 28) * 2 - 1
+    schedule, process = linear(T=50), Average(T=7, group=4)
+    box = widgets.forward_slider(schedule, x0, torch.Generator().manual_seed(0), step=5)
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    box.children[0].value = 25
+    assert drawn[-1][1].startswith("t = 25") and torch.allclose(drawn[-1][0], diffusion.q_sample(schedule, x0, torch.tensor(25), eps))
+    box = widgets.degradation_slider(process, x0)
+    box.children[0].value = 3
+    assert drawn[-1][1].endswith("t = 3") and torch.equal(drawn[-1][0], process.degrade_to(x0, 3))
