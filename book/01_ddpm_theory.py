@@ -173,6 +173,7 @@ axes[1].grid(alpha=0.3, which="both")
 plt.tight_layout()
 plt.show()
 
+# %%
 half = {s.name: s.alpha_bar[500].item() for s in all_schedules}
 display(Table([{"schedule": s.name, "alpha_bar at T/2": half[s.name], "alpha_bar_T": s.alpha_bar[-1].item(),
                 "t where SNR < 0.1": gone[s.name][0.1], "t where SNR < 0.01": gone[s.name][0.01]}
@@ -361,10 +362,12 @@ plt.show()
 # (200 in the book's short test mode) is noised once at a $t$ drawn in each of 20 equal ranges of
 # $1..T$ (the same $t$ and noise for every model scored this way), and the loss is averaged per range.
 
-# %% mystnb={"figure": {"caption": "Validation loss of the shipped model in 20 ranges of t (mean squared error of the noise estimate per pixel; 1 is the loss of predicting zero).", "name": "fig-loss-by-t"}} tags=["hide-input"]
+# %%
 val_images = load_mnist("val", limit=200 if SHORT else 1000).images
 edges, loss_t = processes.loss_by_timestep(trained.model, trained.process, val_images, bins=20,
                                            precision=cfg.precision, progress=True)
+
+# %% mystnb={"figure": {"caption": "Validation loss of the shipped model in 20 ranges of t (mean squared error of the noise estimate per pixel; 1 is the loss of predicting zero).", "name": "fig-loss-by-t"}} tags=["hide-input"]
 centres = ((edges[:-1] + edges[1:]) / 2).numpy()
 fig, ax = plt.subplots(figsize=(8, 3.5))
 ax.bar(centres, loss_t.numpy(), width=0.9 * (edges[1] - edges[0]).item())
@@ -373,6 +376,8 @@ ax.set_xlabel("t (range midpoint)")
 ax.set_ylabel("validation loss")
 ax.grid(alpha=0.3, which="both")
 plt.show()
+
+# %%
 print("loss in the first and last ranges:", f"{loss_t[0].item():.4f} (t <= {edges[1].item()}),",
       f"{loss_t[-1].item():.5f} (t > {edges[-2].item()})")
 # The noise is hardest to tell from the digit at small t and almost free to predict at large t.
@@ -405,11 +410,13 @@ plt.show()
 # Here we draw new samples from the checkpoint as shipped (its epoch is printed above and in the grid's
 # title) with Algorithm 2 ({eq}`eq-sampling`, $\sigma_t^2 = \beta_t$), beside real test digits.
 
-# %% mystnb={"figure": {"caption": "Left: fresh samples of the shipped checkpoint (Algorithm 2, seed 2024). Right: as many test digits.", "name": "fig-fresh-samples"}}
+# %%
 n_fresh = 16 if SHORT else 64
 result = sampling.sample(trained.model, trained.process, (n_fresh, 1, 28, 28), torch.Generator().manual_seed(2024),
                           precision=cfg.precision, progress=True)
 test_digits = load_mnist("test", limit=n_fresh).images
+
+# %% mystnb={"figure": {"caption": "Left: fresh samples of the shipped checkpoint (Algorithm 2, seed 2024). Right: as many test digits.", "name": "fig-fresh-samples"}}
 fig, axes = plt.subplots(1, 2, figsize=(12, 6.5 if not SHORT else 3.5))
 viz.show_grid(result.images, nrow=8, ax=axes[0], title=f"{n_fresh} samples, epoch {trained.epoch} (seed 2024)")
 viz.show_grid(test_digits, nrow=8, ax=axes[1], title="test digits")
@@ -446,16 +453,20 @@ assert kid_fresh > scored["test digits"]["kid"]
 # $\tilde\beta_t/\beta_t = (1-\bar\alpha_{t-1})/(1-\bar\alpha_t)$ is close to 1 except in the last
 # steps (exercise 2), the first two should barely differ. The third keeps only the mean of each step.
 
-# %% mystnb={"figure": {"caption": "The same starting noise and per-step noise sampled with three reverse variances: beta_t (Ho's default), the posterior variance, and zero.", "name": "fig-sigma-choices"}}
+# %%
 n_sigma = 4 if SHORT else 16
 by_sigma = {kind: sampling.sample(trained.model, trained.process, (n_sigma, 1, 28, 28),
                                   torch.Generator().manual_seed(11), sigma_kind=kind, precision=cfg.precision,
                                   trajectory=True, keep_every=100, progress=True)
             for kind in diffusion.SIGMAS}
+
+# %% mystnb={"figure": {"caption": "The same starting noise and per-step noise sampled with three reverse variances: beta_t (Ho's default), the posterior variance, and zero.", "name": "fig-sigma-choices"}}
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
 for ax, (kind, res) in zip(axes, by_sigma.items()):
     viz.show_grid(res.images, nrow=4, ax=ax, title=f"sigma: {kind}")
 plt.show()
+
+# %%
 finals = {kind: to_uint8_images(res.images).float() / 255 for kind, res in by_sigma.items()}
 std_rows = [{"t": t, **{f"std of z_t, sigma {kind}": res.trajectory[i].std().item() for kind, res in by_sigma.items()},
              "forward process": (schedule.alpha_bar[t] * pixel_var + 1 - schedule.alpha_bar[t]).sqrt().item()}
@@ -546,6 +557,8 @@ for ax, (name, r) in zip(axes[1:], runs.items()):
     viz.show_grid(np.array(r["grid"], dtype=np.uint8), nrow=4, ax=ax, title=f"{name}, same noise")
 plt.tight_layout()
 plt.show()
+
+# %%
 print(f"{record['epochs']} epochs on {record['train_images']} training images, seed {record['seed']}")
 for name, r in runs.items():
     print(f"{name}: final training loss {r['train_loss'][-1]:.4f}, validation loss {r['val_loss'][-1]:.4f}, "

@@ -113,6 +113,8 @@ for row, (name, process) in zip(axes, processes.items()):
         viz.show_grid(process.degrade_to(digits, t), nrow=4, ax=ax, title=f"{name}: t = {t} of {process.T}")
 plt.tight_layout()
 plt.show()
+
+# %%
 individual = processes["blur, individual kernels"]
 assert torch.allclose(individual.degrade_to(digits, individual.T), individual.degrade_to(digits, 1))
 
@@ -192,6 +194,8 @@ for col, name in enumerate(start_names):
     viz.show_grid(drawn, nrow=4, ax=axes[1, col], title=f"{name}: drawn starts")
 plt.tight_layout()
 plt.show()
+
+# %%
 blur_levels = processes["blur"].summary(processes["blur"].degrade_to(train_images, 20)).squeeze(1)
 within = processes["blur"].degrade_to(train_images[:500], 20).std((2, 3)).mean().item()
 print(f"mean level of fully blurred training digits: {blur_levels.mean():.3f} +- {blur_levels.std():.3f} (in [-1, 1])")
