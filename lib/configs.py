@@ -146,7 +146,7 @@ def _gaussian(config: TrainConfig) -> ForwardProcess:
     return GaussianDiffusion(config.make_schedule())
 
 
-def _cold(cls: type[ColdProcess]):
+def _cold_process(cls: type[ColdProcess]):
     """The builder of a cold degradation: T and image_size from the configuration, the rest from
     ``process_options`` (the keyword arguments of ``cls`` and of :class:`ColdProcess`)."""
     accepted = sorted((set(inspect.signature(cls).parameters) | set(inspect.signature(ColdProcess).parameters))
@@ -164,7 +164,8 @@ def _cold(cls: type[ColdProcess]):
 
 
 #: Forward processes by name; each builds itself from a configuration.
-PROCESSES = {"gaussian": _gaussian, "blur": _cold(Blur), "average": _cold(Average), "downsample": _cold(Downsample)}
+PROCESSES = {"gaussian": _gaussian, "blur": _cold_process(Blur), "average": _cold_process(Average),
+             "downsample": _cold_process(Downsample)}
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 TUPLE_FIELDS = ("hidden", "sample_epochs", "metric_epochs", "snapshot_epochs")

@@ -6,6 +6,7 @@ import struct
 
 import numpy as np
 import pytest
+import torch
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -31,6 +32,29 @@ def make_fake_mnist(root, n_train=240, n_test=60, seed=0):
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
     return root
+
+
+class Oracle(torch.nn.Module):
+    """A restoration network that always answers the same clean image."""
+
+    def __init__(self, image):
+        super().__init__()
+        self.image = image
+
+    def forward(self, x, t_frac):
+        return self.image.expand_as(x)
+
+
+def run_cli(module, argv, capsys):
+    """Run a command's main() as the shell would (one-line errors, exit status); returns (code, out, err)."""
+    from lib import cli
+
+    try:
+        code = cli.run(module.main, argv, prog=module.__name__)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.fixture

@@ -5,20 +5,12 @@ import sys
 import numpy as np
 import pytest
 
-from lib import cli
 from lib.checkpoints import read_checkpoint
 from lib.cli import bench, info, sample, train
 from lib.configs import get_config
 from lib.training import train as run_training
 
-
-def run(module, argv, capsys):
-    try:
-        code = cli.run(module.main, argv, prog=module.__name__)
-    except SystemExit as exc:  # argparse errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run_cli as run
 
 
 def one_line_error(err):

@@ -14,6 +14,8 @@ from lib.runs import load_trained
 from lib.sampling import sample
 from lib.training import train
 
+from conftest import Oracle
+
 
 def digits(n=3, size=28, seed=0):
     return torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
@@ -152,15 +154,6 @@ def test_the_start_distribution_gives_fully_degraded_looking_images_and_noise_br
     process.start_noise = 0.002
     noisy = process.prior((5, 1, 28, 28), torch.Generator().manual_seed(3))
     assert 0.001 < float((noisy - process.expand(process.summary(noisy), noisy.shape)).std()) < 0.003
-
-
-class Oracle(torch.nn.Module):
-    def __init__(self, image):
-        super().__init__()
-        self.image = image
-
-    def forward(self, x, t_frac):
-        return self.image.expand_as(x)
 
 
 @pytest.mark.parametrize("process", [Blur(T=20), Average(T=7, group=4, order="inside-out"), Downsample(T=10)])

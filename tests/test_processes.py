@@ -10,6 +10,8 @@ from lib.runs import load_trained
 from lib.sampling import sample
 from lib.training import train
 
+from conftest import Oracle
+
 
 class Fade(ForwardProcess):
     """D(x0, t) = (1 - t/T) x0 + (t/T) level: the image fades to a constant ``level`` learned from the
@@ -53,17 +55,6 @@ class Fade(ForwardProcess):
         return x_t - process.degrade_to(output, t) + process.degrade_to(output, t_prev), output
 
     steps = {"alg1": alg1, "alg2": alg2}
-
-
-class Oracle(torch.nn.Module):
-    """A restoration network that always answers the same clean image."""
-
-    def __init__(self, image):
-        super().__init__()
-        self.image = image
-
-    def forward(self, x, t_frac):
-        return self.image.expand_as(x)
 
 
 def test_algorithm_2_walks_back_exactly_to_a_perfect_restorations_image():

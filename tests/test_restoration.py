@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from lib import cli
 from lib.cli import metrics as metrics_cli
 from lib.cli import restore as restore_cli
 from lib.configs import get_config
@@ -55,13 +54,7 @@ def cold_checkpoint(fake_mnist, tmp_path):
     return tmp_path / "blur"
 
 
-def run(module, argv, capsys):
-    try:
-        code = cli.run(module.main, argv, prog=module.__name__)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run_cli as run
 
 
 def test_restore_writes_the_documented_arrays_and_metrics_scores_them(cold_checkpoint, fake_mnist, tmp_path, capsys):

@@ -18,6 +18,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def add_weights_arguments(p: argparse.ArgumentParser, batch_default: int) -> None:
+    """--epoch, --weights and --batch: which weights of a checkpoint to use, and images per network call."""
+    p.add_argument("--epoch", type=int, help="use the weights kept at this epoch (default: the last)")
+    p.add_argument("--weights", choices=("auto", "ema", "raw"), default="auto",
+                   help="EMA or raw weights (default auto: EMA when the run kept them)")
+    p.add_argument("--batch", type=int, default=batch_default, help=f"images per network call (default {batch_default})")
+
+
+def check_count_batch_out(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
+    """One-line errors for --n < 1, --batch < 1 and an --out that is not a .npz file."""
+    if a.n < 1:
+        p.error(f"--n must be >= 1, got {a.n}")
+    if a.batch < 1:
+        p.error(f"--batch must be >= 1, got {a.batch}")
+    if not a.out.endswith(".npz"):
+        p.error(f"--out must name a .npz file, got {a.out!r}")
+
+
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None, prog: str = "lib") -> int:
     try:
         return main(argv)

@@ -27,19 +27,11 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, required=True, help="restore the first N test digits")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--split", choices=("test", "val", "train"), default="test", help="digits to restore (default test)")
-    p.add_argument("--epoch", type=int, help="use the weights kept at this epoch (default: the last)")
-    p.add_argument("--weights", choices=("auto", "ema", "raw"), default="auto",
-                   help="EMA or raw weights (default auto: EMA when the run kept them)")
-    p.add_argument("--batch", type=int, default=SAMPLE_BATCH, help=f"images per network call (default {SAMPLE_BATCH})")
+    cli.add_weights_arguments(p, SAMPLE_BATCH)
     p.add_argument("--data", help="MNIST root (default: $DIFFUSION_BOOK_DATA)")
     p.add_argument("--device", default="cpu")
     a = p.parse_args(argv)
-    if a.n < 1:
-        p.error(f"--n must be >= 1, got {a.n}")
-    if a.batch < 1:
-        p.error(f"--batch must be >= 1, got {a.batch}")
-    if not a.out.endswith(".npz"):
-        p.error(f"--out must name a .npz file, got {a.out!r}")
+    cli.check_count_batch_out(p, a)
     loaded = load_trained(a.checkpoint, epoch=a.epoch, weights=a.weights)
     if not isinstance(loaded.process, ColdProcess):
         p.error(f"'{a.checkpoint}' is a {loaded.config.process} run; lib.restore needs a cold degradation "

@@ -40,19 +40,11 @@ def main(argv=None) -> int:
                    "conditional model; 0: unconditional; > 1: stronger guidance)")
     p.add_argument("--start-noise", type=float, help="cold runs: std of the noise added to the start "
                    "(default: the run's)")
-    p.add_argument("--epoch", type=int, help="use the weights kept at this epoch (default: the last)")
-    p.add_argument("--weights", choices=("auto", "ema", "raw"), default="auto",
-                   help="EMA or raw weights (default auto: EMA when the run kept them)")
-    p.add_argument("--batch", type=int, default=SAMPLE_BATCH, help=f"images per network call (default {SAMPLE_BATCH})")
+    cli.add_weights_arguments(p, SAMPLE_BATCH)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="default: the checkpoint's")
     p.add_argument("--device", default="cpu")
     a = p.parse_args(argv)
-    if a.n < 1:
-        p.error(f"--n must be >= 1, got {a.n}")
-    if a.batch < 1:
-        p.error(f"--batch must be >= 1, got {a.batch}")
-    if not a.out.endswith(".npz"):
-        p.error(f"--out must name a .npz file, got {a.out!r}")
+    cli.check_count_batch_out(p, a)
     if a.guidance is not None and a.label is None:
         p.error("--guidance needs --label (it weighs the labelled prediction against the unlabelled one)")
     loaded = load_trained(a.checkpoint, epoch=a.epoch, weights=a.weights)
