@@ -27,9 +27,8 @@
 #
 # **Images are scaled to $[-1, 1]$**: MNIST's pixels, 0 (black background) to 255 (white ink), become
 # $x = \text{pixel}/127.5 - 1$, so the background is $-1$ and the ink $+1$. The noise
-# $\epsilon \sim \mathcal{N}(0, I)$ is on that same scale; the signal-to-noise ratios below, the loss of
-# a network that predicts $\hat\epsilon = 0$ (exactly 1) and the clipping of images to $[-1, 1]$ for
-# display all depend on it.
+# $\epsilon \sim \mathcal{N}(0, I)$ is on that same scale; the signal-to-noise ratios below and the
+# clipping of images to $[-1, 1]$ for display depend on it.
 #
 # **Notation.** The latent $z$ follows {cite:t}`prince2023understanding`; $\beta_t$, $\alpha_t$,
 # $\bar\alpha_t$ and the algorithms are those of {cite:t}`ho2020denoising`. Prince writes $\alpha_t$
@@ -38,12 +37,17 @@
 # | this book (and Ho et al.) | Prince | library name | meaning |
 # |---|---|---|---|
 # | $x$ or $x_0$ | $x$ | `x0` | a clean image, in $[-1, 1]$ |
-# | $z_t$ | $z_t$ | `z_t` | the image after $t$ noising steps, $z_0 = x$ |
+# | $z_t$ | $z_t$ | `z_t` (`x_t` in code shared with other processes) | the image after $t$ noising steps, $z_0 = x$ |
 # | $\beta_t$ | $\beta_t$ | `schedule.betas[t]` | variance of the noise added at step $t$ |
 # | $\alpha_t = 1 - \beta_t$ | $1 - \beta_t$ | `schedule.alphas[t]` | share of the variance one step keeps |
-# | $\bar\alpha_t = \prod_{s \le t} \alpha_s$ | $\alpha_t$ | `schedule.alpha_bar[t]` | share of the signal's variance left after $t$ steps |
+# | $\bar\alpha_t = \prod_{s \le t} \alpha_s$ | $\alpha_t$ | `schedule.alpha_bar[t]` | share of the signal's variance left after $t$ steps; $\bar\alpha_0 = 1$ |
+# | $\epsilon$ | $\epsilon$ | `noise` | the Gaussian noise in $z_t$, $\mathcal{N}(0, I)$ |
+# | $\theta$ | $\phi$ | `model.parameters()` | the network's weights |
 # | $\epsilon_\theta(z_t, t)$ | $\mathrm{g}_t[z_t, \phi_t]$ | `model(z_t, t / T)` | the network's estimate of the noise |
-# | $\hat x_0$ | | `x0_hat` | the clean image implied by that estimate |
+# | $\hat x_0$ | – | `x0_hat` | the clean image implied by that estimate |
+# | $\tilde\mu_t$, $\tilde\beta_t$ | – | `schedule.posterior_*` | mean and variance of the posterior $q(z_{t-1} \mid z_t, x)$ |
+# | $\sigma_t$, $\xi$ | $\sigma_t$, $\epsilon$ | `sigma_kind`, `noise` | standard deviation and noise of one sampling step |
+# | SNR | – | – | the digits' signal-to-noise ratio $\bar\alpha_t \operatorname{Var}(x)/(1-\bar\alpha_t)$ (see below) |
 
 # %%
 import inspect
@@ -78,8 +82,8 @@ print(f"short mode: {SHORT}")
 # Composing Gaussians gives a closed form for any $t$ directly from $x$, with
 # $\alpha_t = 1 - \beta_t$ and $\bar\alpha_t = \prod_{s=1}^{t} \alpha_s$. By induction: if
 # $z_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x + \sqrt{1-\bar\alpha_{t-1}}\,\epsilon'$, one more step gives mean
-# $\sqrt{\alpha_t}\sqrt{\bar\alpha_{t-1}}\,x = \sqrt{\bar\alpha_t}\,x$ and variance
-# $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$, so
+# $\sqrt{\alpha_t}\sqrt{\bar\alpha_{t-1}}\,x = \sqrt{\bar\alpha_t}\,x$ and, since the variances of independent
+# Gaussians add, variance $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = \alpha_t - \bar\alpha_t + 1 - \alpha_t = 1 - \bar\alpha_t$, so
 #
 # $$
 # q(z_t \mid x) = \mathcal{N}\!\left(z_t;\ \sqrt{\bar\alpha_t}\, x,\ (1-\bar\alpha_t) I\right),
@@ -90,7 +94,10 @@ print(f"short mode: {SHORT}")
 # The library implements {eq}`eq-forward-step` as `diffusion.q_step` and {eq}`eq-closed-form` as
 # `diffusion.q_sample`. We check that they agree: start many copies of one pixel value, apply the
 # single step $t$ times, draw as many copies of $z_t$ directly with `q_sample`, and compare the two
-# sets' means and variances (and both with the closed form's).
+# sets' means and variances (and both with the closed form's). The sets are random samples, so their
+# means differ by Monte-Carlo noise of about $\sqrt{2v/n}$ (a few thousandths here, with $v$ the
+# variance and $n$ the number of chains): "agree" means to within five such standard errors, which the
+# cell asserts.
 
 # %%
 schedule = schedules.linear(T=1000, beta_1=1e-4, beta_T=0.02)
@@ -124,7 +131,7 @@ print("iterating q(z_t | z_{t-1}) and the library's closed form q_sample agree i
 # %% [markdown]
 # At $t = T$ almost nothing of $x$ is left: for the linear schedule of {cite:t}`ho2020denoising`
 # ($\beta_1 = 10^{-4}$, $\beta_T = 0.02$, $T = 1000$), $\bar\alpha_T$ is about $4\times10^{-5}$, so
-# $z_T$ is, to within a factor $\sqrt{\bar\alpha_T} \approx 0.006$ of the image, pure noise.
+# $z_T = 0.006\,x + 1.000\,\epsilon$ ($\sqrt{\bar\alpha_T} \approx 0.006$): practically pure noise.
 
 # %%
 print(f"alpha_bar_T = {schedule.alpha_bar[-1].item():.3e}")
@@ -139,17 +146,21 @@ assert abs(schedule.alpha_bar[-1].item() - 4.04e-5) < 0.01e-5
 #
 # - **linear** {cite:p}`ho2020denoising`: $\beta_t$ evenly spaced from $\beta_1$ to $\beta_T$;
 # - **quadratic**: $\sqrt{\beta_t}$ evenly spaced;
-# - **sigmoid**: $\beta_t$ follows a sigmoid between the same end points;
+# - **sigmoid**: $\beta_t = \beta_1 + (\beta_T - \beta_1)\,r(u_t)$ with $u_t$ evenly spaced from $-6$ to 6 and
+#   $r$ the logistic sigmoid rescaled to run from 0 to 1 over that range;
 # - **cosine** {cite:p}`nichol2021improved`: $\bar\alpha_t = f(t)/f(0)$ with
 #   $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1+s}\tfrac{\pi}{2}\big)$, $s = 0.008$.
 #
 # When does the digit disappear? A useful measure is the ratio of the digit's pixel variance that
 # survives, $\bar\alpha_t \operatorname{Var}(x)$, to the noise variance $1 - \bar\alpha_t$ (the
-# variance of MNIST's pixels in $[-1, 1]$ is computed from the training set below). The figure marks,
-# on each schedule, where that ratio falls to 0.1 and to 0.01; the forward animation further down
+# variance of MNIST's pixels in $[-1, 1]$ is computed from the training set below). We call it the
+# digits' **SNR**: it is the usual signal-to-noise ratio of the diffusion literature,
+# $\bar\alpha_t/(1-\bar\alpha_t)$ {cite:p}`kingma2021variational`, multiplied by the data's variance, so that
+# 1 means the digit and the noise are equally strong *for these images*. The figure marks, on each
+# schedule, where it falls to 0.1 and to 0.01 (the dashed lines); the forward animation further down
 # shows frames at those steps.
 
-# %% mystnb={"figure": {"caption": "Left: the share of the signal's variance left after t steps, $\\bar\\alpha_t$, for the four schedules at T = 1000. Right: the signal-to-noise ratio of MNIST digits, $\\bar\\alpha_t \\mathrm{Var}(x) / (1 - \\bar\\alpha_t)$, on a log scale; dots mark where it falls to 0.1 and to 0.01.", "name": "fig-schedules"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Left: the share of the signal's variance left after t steps, $\\bar\\alpha_t$, for the four schedules at T = 1000. Right: the signal-to-noise ratio (SNR) of MNIST digits, $\\bar\\alpha_t \\mathrm{Var}(x) / (1 - \\bar\\alpha_t)$, on a log scale; the dashed lines are the levels 0.1 and 0.01, and dots mark where each schedule crosses them.", "name": "fig-schedules"}} tags=["hide-input"]
 all_schedules = [schedules.make_schedule(name, T=1000) for name in ("linear", "quadratic", "sigmoid", "cosine")]
 pixel_var = load_mnist("train", limit=10_000).images.var().item()
 snr = {s.name: (s.alpha_bar * pixel_var / (1 - s.alpha_bar)) for s in all_schedules}
@@ -168,6 +179,7 @@ axes[1].set_yscale("log")
 axes[1].set_ylim(1e-6, 1e4)
 axes[1].set_xlabel("t")
 axes[1].set_ylabel(r"$\bar\alpha_t\,\mathrm{Var}(x) / (1-\bar\alpha_t)$")
+axes[1].set_title("the digits' SNR")
 axes[1].legend()
 axes[1].grid(alpha=0.3, which="both")
 plt.tight_layout()
@@ -180,9 +192,9 @@ display(Table([{"schedule": s.name, "alpha_bar at T/2": half[s.name], "alpha_bar
                for s in all_schedules], formats={"alpha_bar at T/2": ".4f", "alpha_bar_T": ".1e"},
               caption=f"T = 1000; SNR = alpha_bar_t Var(x) / (1 - alpha_bar_t), Var(x) = {pixel_var:.3f}"))
 # The cosine schedule keeps more of the signal in the middle of the process than the linear one,
-# and reaches each signal-to-noise level hundreds of steps later.
+# and reaches each signal-to-noise level about 300 steps later.
 assert half["cosine"] > half["linear"]
-assert all(gone["cosine"][level] - gone["linear"][level] > 150 for level in (0.1, 0.01))
+assert all(250 < gone["cosine"][level] - gone["linear"][level] < 350 for level in (0.1, 0.01))
 # Its last step: f(T) = cos^2(pi/2) = 0 would make beta_T = 1 and alpha_bar_T = 0 (about 1e-33 in
 # floating point); clipping beta_t at 0.999 limits the drop to alpha_bar_T = 0.001 * alpha_bar_{T-1}.
 cosine_s = next(s for s in all_schedules if s.name == "cosine")
@@ -192,14 +204,14 @@ print(f"cosine alpha_bar_T: unclipped f(T)/f(0) = {f_T:.1e}; with beta_T clipped
 assert f_T < 1e-30 and 1e-9 < cosine_s.alpha_bar[-1].item() < 1e-8 and cosine_s.betas[-1].item() == 0.999
 
 # %% [markdown]
-# The right panel shows the same information as a signal-to-noise ratio, on a log scale: a schedule
-# spends its steps where the ratio changes. With the linear schedule the digits' ratio is below 0.01
+# The right panel shows the same information as the digits' SNR, on a log scale, which makes plain how
+# many of the $T$ steps fall where the digit is still visible. With the linear schedule the digits' SNR is below 0.01
 # from about $t = 600$ on: in the animation below the digit can no longer be seen there, yet 40% of the
 # steps remain, spent on images that are practically pure noise. The cosine schedule reaches the same
 # levels about 300 steps later and spreads its steps more evenly over the part of the process where
 # the digit is still visible. That is the motivation {cite:t}`nichol2021improved` give for it: the
-# linear schedule destroys information too fast for small images. Chapter 3 compares the schedules on
-# trained models. The cosine schedule's drop at the very end comes from
+# linear schedule destroys information too fast for small images. The hyperparameter-comparison chapter
+# (to come) compares the schedules on trained models. The cosine schedule's drop at the very end comes from
 # $f(T) = \cos^2(\pi/2) = 0$: unclipped, $\beta_T = 1 - \bar\alpha_T/\bar\alpha_{T-1}$ would be 1 and
 # $\bar\alpha_T$ would be 0 (about $10^{-33}$ in floating point). Clipping $\beta_t$ at 0.999 *limits* the
 # drop: $\bar\alpha_T = 0.001\,\bar\alpha_{T-1} \approx 2.4\times10^{-9}$, as printed above. Note also the other end:
@@ -214,7 +226,8 @@ assert f_T < 1e-30 and 1e-9 < cosine_s.alpha_bar[-1].item() < 1e-8 and cosine_s.
 # ```{note}
 # In JupyterLab, the slider in the next cell recomputes $z_t$ for any $t$. It needs a running Python
 # kernel, so in the rendered book it shows nothing; the player under it carries the same frames
-# (at the steps listed in its title) and runs in the page.
+# (at the steps listed in its title) and runs in the page. Watch the frames at $t = 393$ and $t = 602$,
+# where the digits' SNR crosses 0.1 and 0.01: by the second the digits can no longer be made out.
 # ```
 
 # %%
@@ -228,16 +241,24 @@ eps = torch.randn(digits.shape, generator=torch.Generator().manual_seed(1))
 ts = sorted({0, 10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, *gone["linear"].values()})
 frames = [diffusion.q_sample(schedule, digits, torch.tensor(t), eps) for t in ts]
 viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].item():.3f}, "
-                                f"SNR = {snr['linear'][t].item():.2g}" if t else "t = 0" for t in ts], nrow=4))
+                                f"SNR = {snr['linear'][t].item():.3f}" if t else "t = 0" for t in ts], nrow=4,
+                       scale=4))
 
 # %% [markdown]
 # ## Training: predict the noise
 #
-# The reverse process $p_\theta(z_{t-1} \mid z_t)$ is a Gaussian whose mean is written through a
-# network $\epsilon_\theta(z_t, t)$ that predicts the noise in $z_t$. With that parametrisation, Ho et al.
-# show that the variational bound is a *weighted* sum over $t$ of noise-regression terms; dropping the
-# weights gives the simpler objective they train with (no longer a bound, and it gives small $t$ less
-# weight than the bound does):
+# The model runs the forward process backwards: a reverse process $p_\theta(z_{t-1} \mid z_t)$, one
+# Gaussian step per $t$, whose mean is written through a network $\epsilon_\theta(z_t, t)$ that predicts
+# the noise in $z_t$: $\mu_\theta(z_t, t) = \big(z_t - \beta_t\,\epsilon_\theta(z_t, t)/\sqrt{1-\bar\alpha_t}\big)/\sqrt{\alpha_t}$
+# (derived under sampling, {eq}`eq-sampling`). Such a model is fitted by maximising a lower bound on
+# the log-likelihood $\log p_\theta(x)$, the *variational bound* (ELBO): a sum over $t$ of KL divergences
+# between Gaussians, the true posterior step $q(z_{t-1} \mid z_t, x)$ against the model's step. With the
+# noise parametrisation, Ho et al. show that each of these terms (for $t \ge 2$; the $t = 1$ term, a
+# decoder of the final image, is approximated the same way) is a noise regression
+# $\|\epsilon - \epsilon_\theta\|^2$ times a weight $\beta_t^2/(2\sigma_t^2\alpha_t(1-\bar\alpha_t))$. Dropping
+# the weights gives the simpler objective they train with. It is no longer a bound, and since the
+# weights are largest at small $t$, it gives small $t$ less weight than the bound does, which Ho et al.
+# found gives better samples:
 #
 # $$
 # L_\text{simple}(\theta) = \mathbb{E}_{x,\ t \sim \mathcal{U}\{1..T\},\ \epsilon \sim \mathcal{N}(0, I)}
@@ -251,6 +272,10 @@ viz.jshtml(viz.animate(frames, [f"t = {t}, alpha_bar_t = {schedule.alpha_bar[t].
 # training loop around them (`lib.training.train`) only adds batching, Adam, logging and checkpoints.
 # The library's MSE averages over the 784 pixels (and the batch), so the losses printed below are
 # {eq}`eq-loss` divided by 784: a network that predicted $\hat\epsilon = 0$ would score 1.
+#
+# In the code, `x_t` is this chapter's $z_t$ (the same function serves the cold-diffusion processes of
+# a later chapter, whose states are not latents); `label` (class conditioning) and `extra_loss` (a term
+# some networks add, such as the VAE-style decoder's KL term) are unused by DDPM and can be ignored here.
 
 # %%
 print(inspect.getsource(processes.training_loss))
@@ -282,8 +307,30 @@ assert n_params < 300_000
 # $$ (eq-posterior)
 #
 # The reverse model takes this mean with $x$ replaced by the network's estimate
-# $\hat x_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta(z_t, t))/\sqrt{\bar\alpha_t}$; substituting and
-# simplifying gives the update below. Only the mean comes from the posterior: the variance $\sigma_t^2$
+# $\hat x_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta(z_t, t))/\sqrt{\bar\alpha_t}$ (solve
+# {eq}`eq-closed-form` for $x$); substituting and simplifying gives the update below. Both steps are
+# short; the derivations are in the dropdown.
+#
+# ```{admonition} Derivations: the posterior, and the update
+# :class: dropdown
+# **The posterior.** By Bayes' rule, $q(z_{t-1} \mid z_t, x) \propto q(z_t \mid z_{t-1})\, q(z_{t-1} \mid x)$
+# (the forward process is Markov, so $z_t$ depends on $x$ only through $z_{t-1}$). Both factors are
+# Gaussian in $z_{t-1}$, {eq}`eq-forward-step` and {eq}`eq-closed-form`, so their product is too; per
+# pixel, its log is $-\tfrac12\big[(z_t - \sqrt{\alpha_t}\,z_{t-1})^2/\beta_t + (z_{t-1} - \sqrt{\bar\alpha_{t-1}}\,x)^2/(1-\bar\alpha_{t-1})\big]$ + const.
+# The coefficient of $z_{t-1}^2$ gives the precision
+# $1/\tilde\beta_t = \alpha_t/\beta_t + 1/(1-\bar\alpha_{t-1}) = (1-\bar\alpha_t)/\big(\beta_t(1-\bar\alpha_{t-1})\big)$,
+# using $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = 1-\bar\alpha_t$ from the forward process. The linear
+# term gives the mean
+# $\tilde\mu_t = \tilde\beta_t\big(\sqrt{\alpha_t}\,z_t/\beta_t + \sqrt{\bar\alpha_{t-1}}\,x/(1-\bar\alpha_{t-1})\big)$,
+# which multiplies out to {eq}`eq-posterior`.
+#
+# **The update.** Put $x = \hat x_0 = (z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta)/\sqrt{\bar\alpha_t}$ into
+# $\tilde\mu_t$. With $\sqrt{\bar\alpha_{t-1}}/\sqrt{\bar\alpha_t} = 1/\sqrt{\alpha_t}$, the coefficient of
+# $z_t$ becomes $\big(\beta_t + \alpha_t(1-\bar\alpha_{t-1})\big)/\big(\sqrt{\alpha_t}(1-\bar\alpha_t)\big) = 1/\sqrt{\alpha_t}$,
+# and that of $\epsilon_\theta$ becomes $-\beta_t\sqrt{1-\bar\alpha_t}/\big(\sqrt{\alpha_t}(1-\bar\alpha_t)\big) = -\beta_t/\big(\sqrt{\alpha_t}\sqrt{1-\bar\alpha_t}\big)$:
+# together, the mean of {eq}`eq-sampling`.
+# ```
+# Only the mean comes from the posterior: the variance $\sigma_t^2$
 # is a separate choice. **Algorithm 2** (sampling) starts from $z_T \sim \mathcal{N}(0, I)$ and for
 # $t = T, \dots, 1$ sets
 #
@@ -295,9 +342,12 @@ assert n_params < 300_000
 # with no noise at the last step. Ho et al. found $\sigma_t^2 = \beta_t$ and $\sigma_t^2 = \tilde\beta_t$
 # to work about equally well; `lib.sampling.sample` offers both (default $\beta_t$) and $\sigma_t = 0$,
 # which keeps only the mean of each step: a deterministic map from $z_T$, not DDIM
-# {cite:p}`song2021ddim`; below, it collapses every sample to a blank image. Each step also returns $\hat x_0$. Unlike
-# Ho et al.'s released code, the library does not clip $\hat x_0$ to $[-1, 1]$ inside the step; it is
-# clipped only when displayed.
+# {cite:p}`song2021ddim`; below, it collapses every sample to a blank image. Each step also returns $\hat x_0$.
+# Ho et al.'s released code computes the mean through {eq}`eq-posterior` with $\hat x_0$ clipped to
+# $[-1, 1]$; without the clip that is exactly {eq}`eq-sampling`, which the library uses directly, so
+# nothing is clipped inside the step ($\hat x_0$ is clipped only when displayed). In the code below,
+# `_pair` returns $\beta_t$, $\alpha_t$ and $\bar\alpha_t$ for the step from $t$ to `t_prev` ($t - 1$ here;
+# skipping steps is for a later chapter's fast samplers).
 
 # %%
 print(inspect.getsource(diffusion.ddpm_step))
@@ -390,18 +440,23 @@ assert loss_t[0] > 100 * loss_t[-1] and int(loss_t.argmax()) == 0
 # implicit estimate of $x$ becomes an error $\sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,\delta$ in $\hat\epsilon$.
 # At small $t$ that factor is large (the noise is a faint layer on a clear digit, and every detail of
 # the digit the network gets wrong counts as noise it failed to find); at large $t$ it is close to 0
-# and $z_t$ is almost $\epsilon$ itself. A uniform draw of $t$ in training therefore spends most of its
-# steps where the loss is already small; chapter 3 shows this curve for every run of its comparison.
+# and $z_t$ is almost $\epsilon$ itself. A small loss at large $t$ means an easy target, not a finished
+# job, but a uniform draw of $t$ in training does spend many of its steps where the loss is small (it
+# is below 0.01 for roughly the last half of the steps). This is the other side of the remark under
+# training: $L_\text{simple}$ already weighs small $t$ less than the bound does, and Ho et al. found that
+# better for samples; the hyperparameter-comparison chapter (to come) shows this curve for every run of
+# its comparison.
 
 # %% [markdown]
 # ### Samples during training
 #
-# At the recorded epochs (1, 20, 40, 60 and 100, those the run has reached; each panel is titled) the
+# At the epochs the configuration lists for sample grids (`sample_epochs`: 1, 20, 40, 60 and 100) the
 # training loop drew 16 samples, always from the same starting noise and sampler seed, so the panels
-# differ only by what the network had learned.
+# differ only by what the network had learned: the same noise gives the same layout, and what to watch
+# is the strokes, blobs at epoch 1, digit-like shapes by epoch 20, then fewer broken strokes.
 
-# %%
-viz.plot_grids_by_epoch(h)
+# %% mystnb={"figure": {"caption": "Sixteen samples drawn during training at each recorded epoch, from the same starting noise every time.", "name": "fig-grids-by-epoch"}} tags=["hide-input"]
+viz.plot_grids_by_epoch(h, size=3.0)
 plt.show()
 
 # %% [markdown]
@@ -427,22 +482,34 @@ plt.show()
 # Pixel statistics cannot (the epoch-1 blobs are also white strokes on black), nor can the confidence
 # of an MNIST classifier (it is confidently wrong on blobs and even on pure noise). What can is a
 # distance between the *distribution* of the samples and that of real digits in the feature space of
-# that classifier: here the kernel inception distance (KID), whose estimate is unbiased
-# whatever the number of samples, so sets of different sizes compare fairly. The next chapter,
-# {doc}`02_metrics`, explains it with FID, IS and precision/recall and scores this checkpoint properly.
+# that classifier: here the kernel inception distance (KID), a squared distance between the two sets'
+# feature distributions whose estimate is unbiased whatever the number of samples, so sets of different
+# sizes compare fairly. Unbiased is not exact: at a few dozen images one KID varies a lot from draw to
+# draw (and can even come out below 0), so the cell also scores 20 independent sets of validation
+# digits of the same size and prints how much their KIDs spread. The real digits are validation
+# digits, which are not part of the test-set reference the scores compare against. The
+# next chapter, {doc}`02_metrics`, defines KID with FID, IS and precision/recall and scores this
+# checkpoint properly.
 
 # %%
 history_grids = dict(zip(h["grid_epochs"], h["grids"]))
+val_sets = load_mnist("val", limit=20 * n_fresh).images.split(n_fresh)  # 20 independent sets of n_fresh
+real_scores = [score(to_uint8_images(v)) for v in val_sets]
 scored = {f"fresh samples, epoch {trained.epoch}": score(to_uint8_images(result.images)),
           "training grid, epoch 1": score(history_grids[1]),
-          "test digits": score(to_uint8_images(test_digits))}
+          "validation digits (first set)": real_scores[0]}
 display(Table([{"images": k, "n": v["n"], "KID": v["kid"], "FID": v["fid"]}
                for k, v in scored.items()], formats={"KID": ".2f", "FID": ".1f"},
-              caption="Classifier-feature KID (unbiased at any n) and FID (biased upwards at small n)"))
+              caption="Classifier-feature KID (unbiased at any n) and FID (biased upwards at small n), "
+                      "each against the 10,000 test digits"))
+real_kids = torch.tensor([r["kid"] for r in real_scores])
+print(f"KID of 20 independent sets of {n_fresh} validation digits: mean {real_kids.mean():.2f}, "
+      f"standard deviation {real_kids.std():.2f} (from {real_kids.min():.2f} to {real_kids.max():.2f})")
 kid_fresh, kid_epoch1 = scored[f"fresh samples, epoch {trained.epoch}"]["kid"], scored["training grid, epoch 1"]["kid"]
-# the trained model is far closer to real digits than the blobs of epoch 1, but not as close as real digits
+# the trained model is far closer to real digits than the blobs of epoch 1, and further from them than
+# sets of real digits of the same size are, by more than two of their standard deviations
 assert kid_fresh < kid_epoch1 / 10
-assert kid_fresh > scored["test digits"]["kid"]
+assert kid_fresh > real_kids.mean() + 2 * real_kids.std()
 
 # %% [markdown]
 # ### Three choices of $\sigma_t$ on the same noise
@@ -460,10 +527,12 @@ by_sigma = {kind: sampling.sample(trained.model, trained.process, (n_sigma, 1, 2
                                   trajectory=True, keep_every=100, progress=True)
             for kind in diffusion.SIGMAS}
 
-# %% mystnb={"figure": {"caption": "The same starting noise and per-step noise sampled with three reverse variances: beta_t (Ho's default), the posterior variance, and zero.", "name": "fig-sigma-choices"}}
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
+# %% mystnb={"figure": {"caption": "One starting noise and one per-step noise, sampled with three reverse variances. Left and middle, $\\sigma_t^2 = \\beta_t$ (Ho's default) and the posterior variance $\\tilde\\beta_t$: nearly identical digits. Right, $\\sigma_t = 0$: every sample ends as a blank black image (not a rendering failure; the table below shows why).", "name": "fig-sigma-choices"}} tags=["hide-input"]
+sigma_titles = {"beta": r"$\sigma_t^2 = \beta_t$", "posterior": r"$\sigma_t^2 = \tilde\beta_t$", "zero": r"$\sigma_t = 0$"}
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.6 if not SHORT else 4.0))
 for ax, (kind, res) in zip(axes, by_sigma.items()):
-    viz.show_grid(res.images, nrow=4, ax=ax, title=f"sigma: {kind}")
+    viz.show_grid(res.images, nrow=4 if not SHORT else 2, ax=ax, title=sigma_titles[kind])
+plt.tight_layout()
 plt.show()
 
 # %%
@@ -478,7 +547,7 @@ print(f"mean |difference| between the beta and posterior samples: {(finals['beta
 # beta and the posterior variance give nearly the same images; sigma = 0 collapses to a blank background,
 # its z_t having lost most of its spread within the first 100 steps
 assert (finals["beta"] - finals["posterior"]).abs().mean() < 0.003
-assert finals["zero"].mean() < 0.01 < finals["beta"].mean()
+assert finals["zero"].amax((1, 2, 3)).max() < 0.05 < finals["beta"].mean()  # every zero-sigma sample blank
 assert std_rows[1]["std of z_t, sigma zero"] < 0.5 < 0.9 < std_rows[1]["std of z_t, sigma beta"]
 
 # %% [markdown]
@@ -488,9 +557,8 @@ assert std_rows[1]["std of z_t, sigma zero"] < 0.5 < 0.9 < std_rows[1]["std of z
 # compatible image ($\hat x_0$ is a blur early on, see below). The spread collapses within the first
 # hundred steps, the network is then fed inputs unlike any it was trained on at those $t$, and every
 # sample drifts to the black background. This is not DDIM {cite:p}`song2021ddim`, which is also
-# deterministic but changes the mean of each step so that the marginals stay right; chapter 5 compares
-# the two. (Ho et al. use $\sigma_t = 0$ nowhere; one coursework seed found it best on a test server,
-# which chapter 5 revisits.)
+# deterministic but changes the mean of each step so that the marginals stay right; the chapter on
+# fast sampling (to come) compares the two. Ho et al. do not use $\sigma_t = 0$.
 
 # %% [markdown]
 # ### Stepping through a reverse trajectory
@@ -499,7 +567,7 @@ assert std_rows[1]["std of z_t, sigma zero"] < 0.5 < 0.9 < std_rows[1]["std of z
 # (JupyterLab) and the player (rendered book) show both rows: the top row is the sample as it is
 # denoised, the bottom row what the network believes the final digit will be at that step. Near $t = T$,
 # $\hat x_0$ multiplies any error in $\hat\epsilon$ by $\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}$ (about 157 at
-# $t = T$; the network's own error and its rounding both count), so it shows noise, clipped to
+# $t = T$; the network's own error and floating-point rounding both count), so it shows noise, clipped to
 # $[-1, 1]$ for display. Later it shows a blurry digit. The blur is not a defect of the network: trained
 # with the squared error, $\hat x_0$ estimates the conditional mean $\mathbb{E}[x \mid z_t]$, the average
 # of every digit still compatible with $z_t$. While much noise remains, many digits are compatible and
@@ -520,17 +588,20 @@ widgets.trajectory_slider(traj)
 
 # %% [markdown]
 # The player shows a subset of the 101 stored steps, denser near the end where the digit appears
-# (the frames are embedded in the page, so fewer frames keep it light).
+# (the frames are embedded in the page, so fewer frames keep it light). Top row $z_t$, bottom row
+# $\hat x_0$: step from $t = 600$ to $t = 250$ and watch the bottom row, where the blurred estimate of a
+# digit can still turn into another one.
 
 # %% tags=["hide-input"]
 show = [traj.timesteps.index(t) for t in (1000, 800, 600, 500, 400, 300, 250, 200, 150, 100, 70, 40, 20, 10, 0)]
 frames = [(traj.trajectory[i], traj.x0_trajectory[i]) for i in show]
-viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=n_traj, rows=["z_t", "x0_hat"]))
+viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=n_traj, rows=["z_t", "x0_hat"],
+                       scale=4))
 
 # %% [markdown]
-# ## Why the shipped default was trained in bfloat16
+# ## Aside: why the shipped default was trained in bfloat16
 #
-# The machine that trained the shipped default ran bfloat16 natively (AVX-512 BF16), and there the
+# This section is about computing, not diffusion, and can be skipped. The machine that trained the shipped default ran bfloat16 natively (AVX-512 BF16), and there the
 # network trained faster under `torch.autocast` in bf16 than in fp32. The library uses bf16
 # (`precision="auto"`) only where the hardware runs it natively; elsewhere, on a CPU with AVX2 only for
 # example, bf16 is emulated and far slower than fp32, so `auto` picks fp32 (`python -m lib.bench` prints
@@ -540,18 +611,18 @@ viz.jshtml(viz.animate(frames, [f"t = {traj.timesteps[i]}" for i in show], nrow=
 # both sample grids are still blobs: it shows the same early training and validation loss and the
 # speed-up, not equal sample quality at the end of training.
 
-# %% mystnb={"figure": {"caption": "The side-by-side run of python -m lib.compare_precision: training loss of fp32 and bf16 (left) and their sample grids from the same noise after the last epoch (right).", "name": "fig-precision"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "The side-by-side run of python -m lib.compare_precision: training loss of fp32 (thick) and bf16 (dashed), which lie on top of each other (left), and their sample grids from the same noise after the last epoch (right).", "name": "fig-precision"}} tags=["hide-input"]
 import json
 
 record = json.loads((config.RESULTS_DIR / "precision_comparison.json").read_text())
 runs = record["runs"]
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.3), gridspec_kw={"width_ratios": [2, 1, 1]})
-for name, r in runs.items():
-    axes[0].plot(viz.moving_average(r["iter_loss"], 20), label=f"{name} (mean of 20 iterations)")
+for (name, r), style in zip(runs.items(), ({"lw": 4, "alpha": 0.5}, {"lw": 1.2, "ls": "--"})):
+    axes[0].plot(viz.moving_average(r["iter_loss"], 20), label=f"{name} (mean of 20 iterations)", **style)
 axes[0].set_yscale("log")
 axes[0].set_xlabel("iteration")
 axes[0].set_ylabel("training loss")
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=10)
 axes[0].grid(alpha=0.3, which="both")
 for ax, (name, r) in zip(axes[1:], runs.items()):
     viz.show_grid(np.array(r["grid"], dtype=np.uint8), nrow=4, ax=ax, title=f"{name}, same noise")
@@ -594,10 +665,11 @@ assert runs["bf16"]["val_loss"][-1] <= 1.02 * runs["fp32"]["val_loss"][-1]
 # Each exercise has a worked solution behind a toggle (click to show the hidden cell and the
 # explanation); the solutions run with the rest of the chapter, so their numbers are current.
 #
-# **Exercise 1.** Chapter 3 trains a model with $T = 100$ instead of 1000 but the same linear
-# $\beta_1 = 10^{-4}$, $\beta_T = 0.02$. *Predict* how much of the signal is left at $t = T$, using
-# $\log(1-\beta) \approx -\beta$, then check with `lib.schedules`. What does this mean for a sampler that
-# starts from pure noise $z_T \sim \mathcal{N}(0, I)$?
+# **Exercise 1.** Suppose a model is trained with $T = 100$ instead of 1000 but the same linear
+# $\beta_1 = 10^{-4}$, $\beta_T = 0.02$ (one coursework variant did this). *Predict* $\bar\alpha_T$, the
+# share of the signal's variance left at $t = T$, using $\log(1-\beta) \approx -\beta$, then check with
+# `lib.schedules`. What fraction of the digit's amplitude remains in $z_T$, and what does this mean for
+# a sampler that starts from pure noise $z_T \sim \mathcal{N}(0, I)$?
 
 # %% tags=["hide-cell"]
 short_schedule = schedules.linear(T=100, beta_1=1e-4, beta_T=0.02)
@@ -615,7 +687,7 @@ assert abs(predicted - actual) < 0.01 and actual > 0.3
 # $z_T = 0.6\,x + 0.8\,\epsilon$ keeps 60% of the digit's amplitude. The model is trained only on such
 # $z_T$, but sampling starts from pure noise, which it has never seen at $t = T$: the start is off the
 # training distribution. With $T = 100$ the betas must be larger (or the cosine schedule used) so that
-# $\bar\alpha_T$ is near 0. Chapter 3 shows what this does to the samples.
+# $\bar\alpha_T$ is near 0. The hyperparameter-comparison chapter (to come) shows what this does to the samples.
 # ```
 #
 # **Exercise 2.** The posterior variance $\tilde\beta_t$ is never larger than $\beta_t$. Show it from
@@ -626,17 +698,23 @@ assert abs(predicted - actual) < 0.01 and actual > 0.3
 ratio = (schedule.posterior_variance[1:] / schedule.betas[1:]).numpy()  # beta_tilde_t / beta_t, t = 1..T
 print(f"beta_tilde/beta at t = 1, 2, 10, 100: {ratio[0]:.3f}, {ratio[1]:.3f}, {ratio[9]:.3f}, {ratio[99]:.3f}")
 t_last = int(np.nonzero(ratio < 0.99)[0].max()) + 1
-print(f"it is below 0.99 only for t <= {t_last} of {schedule.T}, where beta_t <= {schedule.betas[t_last].item():.4f}")
+gap = (schedule.betas[1:] - schedule.posterior_variance[1:]).sum().item()
+print(f"it is below 0.99 only for t <= {t_last} of {schedule.T}")
+print(f"noise variance the sampler adds over all steps: sum of beta_t = {schedule.betas[1:].sum().item():.2f}; "
+      f"sum of beta_t - beta_tilde_t = {gap:.4f}, against a pixel variance of {pixel_var:.3f}")
 assert ratio[0] == 0 and (ratio <= 1).all() and ratio[99] > 0.98 and t_last < 200
-assert schedule.betas[t_last].item() < 0.004
+assert 0.03 * pixel_var < gap < 0.04 * pixel_var  # small: under 4% of the pixel variance
 
 # %% [markdown]
 # ```{admonition} Solution
 # :class: dropdown
 # $\tilde\beta_t/\beta_t = (1-\bar\alpha_{t-1})/(1-\bar\alpha_t) \le 1$ because $\bar\alpha_{t-1} \ge \bar\alpha_t$.
-# The ratio is 0 at $t = 1$ (the last step adds no noise) and climbs above 0.99 within the first couple
-# of hundred steps. The two samplers differ only in those last steps, where the variances are tiny
-# anyway ($\beta_t \le 0.004$ there), so the samples above barely differ.
+# The ratio is 0 at $t = 1$, because $\bar\alpha_0 = 1$, and it is above 0.99 for every $t$ beyond the
+# printed bound: the two samplers differ only at small $t$, which are the *last* steps of sampling.
+# The noise added there is not small (summed over those steps, $\beta_t$ adds up to a sizeable part of the
+# pixel variance), but the *difference* between the two choices is: summed over all steps,
+# $\beta_t - \tilde\beta_t$ comes to under 4% of the pixel variance (printed above). That is why the
+# samples above barely differ.
 # ```
 #
 # **Exercise 3.** A network that always answers $\hat\epsilon = 0$ scores exactly 1 on the library's
@@ -660,5 +738,6 @@ print(f"the shipped model's last validation loss, {h['val_loss'][-1]:.4f}, is {1
 # The loss of $\hat\epsilon = 0$ is the mean of $\epsilon^2$ over pixels, and each $\epsilon$ is
 # $\mathcal{N}(0, 1)$ whatever $t$ and the image, so its expectation is exactly 1 (up to sampling noise
 # with a few hundred thousand pixels). The shipped model's validation loss is therefore the share of
-# the noise's variance it fails to explain, averaged over $t$: it removes all but the printed fraction.
+# the noise's variance it fails to explain, averaged over $t$: a loss $L$ means it explains a share
+# $1 - L$ of that variance, with $1/L$ times less error than answering 0 (both printed above).
 # ```

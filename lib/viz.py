@@ -84,11 +84,12 @@ def plot_loss_curves(history: dict, axes=None, label: str = ""):
     ax = axes[0]
     ax.plot(np.arange(1, len(it) + 1), it, lw=0.3, alpha=0.35, label=f"{label} per iteration".strip())
     w = max(1, int(per_epoch))
-    ax.plot(np.arange(w, len(it) + 1), moving_average(it, w), lw=1.5, label=f"{label} mean of last {w}".strip())
+    ax.plot(np.arange(w, len(it) + 1), moving_average(it, w), lw=1.5,
+            label=f"{label} moving mean over one epoch ({w} iterations)".strip())
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel("training loss")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax = axes[1]
     ax.plot(history["epoch"], history["train_loss"], "o-", ms=2, label=f"{label} training".strip())
@@ -96,15 +97,16 @@ def plot_loss_curves(history: dict, axes=None, label: str = ""):
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss per epoch")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     ax.grid(alpha=0.3, which="both")
     return axes
 
 
-def plot_grids_by_epoch(history: dict, nrow: int = 4):
-    """The sample grids recorded during training, one panel per recorded epoch (same noise each time)."""
+def plot_grids_by_epoch(history: dict, nrow: int = 4, size: float = 2.3):
+    """The sample grids recorded during training, one panel per recorded epoch (same noise each time),
+    each ``size`` inches wide."""
     epochs, grids = history["grid_epochs"], history["grids"]
-    fig, axes = plt.subplots(1, len(epochs), figsize=(2.3 * len(epochs), 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(epochs), figsize=(size * len(epochs), size + 0.3), squeeze=False)
     for ax, e, g in zip(axes[0], epochs, grids):
         show_grid(g, nrow, ax=ax, title=f"epoch {e}")
     fig.tight_layout()

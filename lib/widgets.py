@@ -44,8 +44,9 @@ def forward_slider(schedule: Schedule, x0: torch.Tensor, generator: torch.Genera
     return _slider_view(render, slider)
 
 
-def trajectory_slider(result: SampleResult):
-    """Slide through a reverse trajectory stored by ``sample(..., trajectory=True)``: z_t and x0_hat."""
+def trajectory_slider(result: SampleResult, state: str = "z_t"):
+    """Slide through a reverse trajectory stored by ``sample(..., trajectory=True)``: the state
+    (``state`` names it: "z_t" for DDPM, "x_t" for a cold process) and x0_hat."""
     import ipywidgets as widgets
 
     if result.trajectory is None:
@@ -57,7 +58,7 @@ def trajectory_slider(result: SampleResult):
     def render(i):
         k = result.trajectory.shape[1]
         fig, axes = plt.subplots(2, 1, figsize=(1.2 * k, 3.2))
-        show_grid(result.trajectory[i], nrow=k, ax=axes[0], title=f"z_t at t = {result.timesteps[i]}")
+        show_grid(result.trajectory[i], nrow=k, ax=axes[0], title=f"{state} at t = {result.timesteps[i]}")
         show_grid(result.x0_trajectory[i], nrow=k, ax=axes[1], title="predicted x0_hat")
 
     return _slider_view(render, slider)
