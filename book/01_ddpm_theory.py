@@ -211,7 +211,7 @@ assert f_T < 1e-30 and 1e-9 < cosine_s.alpha_bar[-1].item() < 1e-8 and cosine_s.
 # levels about 300 steps later and spreads its steps more evenly over the part of the process where
 # the digit is still visible. That is the motivation {cite:t}`nichol2021improved` give for it: the
 # linear schedule destroys information too fast for small images. The hyperparameter-comparison chapter
-# (to come) compares the schedules on trained models. The cosine schedule's drop at the very end comes from
+# ({doc}`03_hyperparameters`, being written) will compare the schedules on trained models. The cosine schedule's drop at the very end comes from
 # $f(T) = \cos^2(\pi/2) = 0$: unclipped, $\beta_T = 1 - \bar\alpha_T/\bar\alpha_{T-1}$ would be 1 and
 # $\bar\alpha_T$ would be 0 (about $10^{-33}$ in floating point). Clipping $\beta_t$ at 0.999 *limits* the
 # drop: $\bar\alpha_T = 0.001\,\bar\alpha_{T-1} \approx 2.4\times10^{-9}$, as printed above. Note also the other end:
@@ -444,7 +444,7 @@ assert loss_t[0] > 100 * loss_t[-1] and int(loss_t.argmax()) == 0
 # job, but a uniform draw of $t$ in training does spend many of its steps where the loss is small (it
 # is below 0.01 for roughly the last half of the steps). This is the other side of the remark under
 # training: $L_\text{simple}$ already weighs small $t$ less than the bound does, and Ho et al. found that
-# better for samples; the hyperparameter-comparison chapter (to come) shows this curve for every run of
+# better for samples; the hyperparameter-comparison chapter ({doc}`03_hyperparameters`, being written) will show this curve for every run of
 # its comparison.
 
 # %% [markdown]
@@ -687,7 +687,7 @@ assert abs(predicted - actual) < 0.01 and actual > 0.3
 # $z_T = 0.6\,x + 0.8\,\epsilon$ keeps 60% of the digit's amplitude. The model is trained only on such
 # $z_T$, but sampling starts from pure noise, which it has never seen at $t = T$: the start is off the
 # training distribution. With $T = 100$ the betas must be larger (or the cosine schedule used) so that
-# $\bar\alpha_T$ is near 0. The hyperparameter-comparison chapter (to come) shows what this does to the samples.
+# $\bar\alpha_T$ is near 0. The hyperparameter-comparison chapter ({doc}`03_hyperparameters`, being written) will show what this does to the samples.
 # ```
 #
 # **Exercise 2.** The posterior variance $\tilde\beta_t$ is never larger than $\beta_t$. Show it from
