@@ -191,6 +191,27 @@ class Blur(ColdProcess):
             out[t == i] = x[t == i]
         return out
 
+    def transfer_function(self, t: int) -> torch.Tensor:
+        """The (H, W) complex float64 factor by which D(., t) multiplies an image's 2-D discrete Fourier
+        transform: with circular padding, blurring is a circular convolution, so D(x, t) has transform
+        transfer_function(t) * fft2(x) exactly (t kernels in turn: the product of their transforms; the
+        individual routine: step t's kernel alone). Other paddings are not convolutions on the torus
+        and have no such factor."""
+        if self.padding != "circular":
+            raise ValueError(f"only circular blur has a transfer function; this blur pads with {self.padding!r}")
+        if not (isinstance(t, int) and 0 <= t <= self.T):
+            raise ValueError(f"t must be an integer in 0..{self.T}, got {t!r}")
+        size, p = self.image_size, self.kernel_size // 2
+        h = torch.ones(size, size, dtype=torch.complex128)
+        for i in ((t,) if self.routine == "individual" and t > 0 else range(1, t + 1)):
+            # the kernel as a circular filter: centre at (0, 0), wrapped around the image's edges
+            k = torch.zeros(size, size, dtype=torch.float64)
+            for a in range(-p, p + 1):
+                for b in range(-p, p + 1):
+                    k[a % size, b % size] += float(self.kernels[i - 1][a + p, b + p])
+            h = h * torch.fft.fft2(k)
+        return h
+
     def summary(self, x_T):
         return x_T.mean((2, 3))  # (B, C): a fully blurred image is close to its mean level
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from .degradations import ColdProcess
+from .degradations import Blur, ColdProcess
 from .sampling import SAMPLE_BATCH, predict, sample
 
 
@@ -38,3 +38,25 @@ def restore(model: torch.nn.Module, process: ColdProcess, x0: torch.Tensor, batc
     finally:
         model.train(was_training)
     return {k: torch.cat(v) for k, v in out.items()}
+
+
+def fourier_inverse(process: Blur, x_t: torch.Tensor, t: int, threshold: float = 1e-6) -> torch.Tensor:
+    """Undo a circular blur where it can be undone: divide the 2-D Fourier transform of ``x_t``
+    (N, C, H, W) by the blur's transfer function wherever its magnitude exceeds ``threshold``, and set
+    every other frequency to 0 (information there is below what float arithmetic keeps). With every
+    frequency kept this inverts D(., t) exactly; with few, it is the best any *linear* restoration
+    can do from what survives, a yardstick for a learned one. Returns float32, model range, unclipped."""
+    if not isinstance(process, Blur):
+        raise ValueError(f"fourier_inverse undoes a blur, not {process!r}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    h = process.transfer_function(t)
+    keep = h.abs() > threshold
+    spectrum = torch.fft.fft2(x_t.double())
+    restored = torch.where(keep, spectrum / torch.where(keep, h, torch.ones_like(h)), torch.zeros_like(spectrum))
+    return torch.fft.ifft2(restored).real.float()
+
+
+def frequencies_kept(process: Blur, t: int, threshold: float = 1e-6) -> int:
+    """How many of the image's H x W Fourier frequencies :func:`fourier_inverse` restores at step t."""
+    return int((process.transfer_function(t).abs() > threshold).sum())

@@ -40,6 +40,37 @@ def test_iterated_circular_blur_multiplies_the_spectrum_by_the_kernels_transform
     for t in (1, 5, 20):
         expected = torch.fft.ifft2(torch.fft.fft2(x) * k_hat**t).real
         assert torch.allclose(blur.degrade_to(x.float(), t).double(), expected, atol=1e-5)
+        assert torch.allclose(blur.transfer_function(t), k_hat**t, atol=1e-12)
+
+
+def test_the_transfer_function_of_incremental_and_individual_blurs_matches_the_blur():
+    x = digits(2).double()
+    for routine in ("iterative", "individual"):
+        blur = Blur(T=4, kernel_size=5, std=0.6, schedule="incremental", routine=routine)
+        for t in (0, 1, 4):
+            expected = torch.fft.ifft2(torch.fft.fft2(x) * blur.transfer_function(t)).real
+            assert torch.allclose(blur.degrade_to(x.float(), t).double(), expected, atol=1e-5), (routine, t)
+
+
+def test_fourier_inverse_undoes_a_mild_blur_exactly_and_a_strong_one_only_where_frequencies_survive():
+    from lib.restoration import fourier_inverse, frequencies_kept
+
+    mild = Blur(T=2, kernel_size=3, std=0.5)
+    x = digits(3)
+    assert frequencies_kept(mild, 2) == 28 * 28
+    assert torch.allclose(fourier_inverse(mild, mild.degrade_to(x, 2), 2), x, atol=1e-4)
+    # the paper's blur leaves a handful of the 1,024 frequencies above float precision: the rest of the
+    # digit cannot be read back linearly, and the inverse keeps only the mean and the coarsest waves
+    paper = Blur(T=20, kernel_size=11, std=7.0, image_size=32)
+    kept = frequencies_kept(paper, 20)
+    assert 1 < kept < 20
+    x32 = digits(3, 32)
+    back = fourier_inverse(paper, paper.degrade_to(x32, 20), 20)
+    assert torch.allclose(back.mean((2, 3)), x32.mean((2, 3)), atol=1e-4)
+    with pytest.raises(ValueError, match="circular"):
+        Blur(T=2, kernel_size=3, std=0.5, padding="reflect").transfer_function(1)
+    with pytest.raises(ValueError, match="t must be"):
+        mild.transfer_function(3)
 
 
 def test_blur_keeps_the_mean_leaves_t0_alone_and_takes_one_step_per_image():
