@@ -27,6 +27,19 @@ def total_variation(p: torch.Tensor, q: torch.Tensor) -> float:
     return float(0.5 * (p.double() - q.double()).abs().sum())
 
 
+def misrepresented_classes(p: torch.Tensor, q: torch.Tensor, factor: float = 1.5) -> tuple[list[int], list[int]]:
+    """Classes of which histogram ``p`` holds too many and too few against histogram ``q``: those whose
+    share in ``p`` is above ``factor`` times their share in ``q``, and those below ``1 / factor`` of it,
+    each list sorted by that ratio, furthest from ``q`` first."""
+    if factor <= 1:
+        raise ValueError(f"factor must be above 1, got {factor}")
+    p, q = p.double(), q.double()
+    over = [c for c in range(len(p)) if p[c] > factor * q[c]]
+    under = [c for c in range(len(p)) if p[c] * factor < q[c]]
+    ratio = p / q
+    return (sorted(over, key=lambda c: -float(ratio[c])), sorted(under, key=lambda c: float(ratio[c])))
+
+
 def _flat(x: torch.Tensor) -> tuple[torch.Tensor, float]:
     """Rows as float64, with the unit they are in (255 for uint8 pixels, kept as integers here)."""
     return x.reshape(len(x), -1).double(), (255.0 if x.dtype == torch.uint8 else 1.0)

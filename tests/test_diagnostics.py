@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from lib.diagnostics import class_histogram, confidence, nearest_neighbours, total_variation
+from lib.diagnostics import (class_histogram, confidence, misrepresented_classes, nearest_neighbours,
+                             total_variation)
 
 
 def one_hot_logits(classes, num_classes=10, gap=5.0):
@@ -36,6 +37,16 @@ def test_total_variation_of_class_histograms():
     assert total_variation(p, torch.tensor([0.0, 0.5, 0.5])) == pytest.approx(0.5)  # half the mass moves
     assert total_variation(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])) == 1  # disjoint
     assert total_variation(torch.full((10,), 0.1), torch.eye(10)[3]) == pytest.approx(0.9)  # one class of ten
+
+
+def test_misrepresented_classes_compare_shares_by_their_ratio():
+    q = torch.full((5,), 0.2)
+    p = torch.tensor([0.5, 0.31, 0.1, 0.09, 0.0])  # ratios 2.5, 1.55, 0.5, 0.45, 0
+    assert misrepresented_classes(p, q) == ([0, 1], [4, 3, 2])  # furthest from q first
+    assert misrepresented_classes(p, q, factor=2) == ([0], [4, 3])  # 0.1 is not below 0.2 / 2
+    assert misrepresented_classes(q, q) == ([], [])
+    with pytest.raises(ValueError, match="factor"):
+        misrepresented_classes(p, q, factor=1)
 
 
 def test_nearest_neighbours_in_pixel_space_are_exact():
