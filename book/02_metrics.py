@@ -721,7 +721,7 @@ plt.show()
 # The repository ships the last weights, those of epoch 100; by the loss alone nobody would have known
 # that earlier ones scored better. A possible cause, not tested here: with a constant learning rate the
 # weights keep moving with the noise of stochastic gradient descent, so one epoch's weights can be worse
-# than an earlier epoch's; the run of the hyperparameter-comparison chapter (to come) keeps an
+# than an earlier epoch's; the run of the hyperparameter-comparison chapter ({doc}`03_hyperparameters`, being written) keeps an
 # exponential moving average of the weights, which smooths such moves out. Either way, pick a
 # checkpoint by the FID and KID of enough samples, not by the loss, and not by default the last one.
 
