@@ -40,18 +40,23 @@ def restore(model: torch.nn.Module, process: ColdProcess, x0: torch.Tensor, batc
     return {k: torch.cat(v) for k, v in out.items()}
 
 
+def _kept(process: Blur, t: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The blur's transfer function at step t and the mask of frequencies above ``threshold``."""
+    if not isinstance(process, Blur):
+        raise ValueError(f"a Fourier inverse undoes a blur, not {process!r}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    h = process.transfer_function(t)
+    return h, h.abs() > threshold
+
+
 def fourier_inverse(process: Blur, x_t: torch.Tensor, t: int, threshold: float = 1e-6) -> torch.Tensor:
     """Undo a circular blur where it can be undone: divide the 2-D Fourier transform of ``x_t``
     (N, C, H, W) by the blur's transfer function wherever its magnitude exceeds ``threshold``, and set
     every other frequency to 0 (information there is below what float arithmetic keeps). With every
     frequency kept this inverts D(., t) exactly; with few, it is the best any *linear* restoration
     can do from what survives, a yardstick for a learned one. Returns float32, model range, unclipped."""
-    if not isinstance(process, Blur):
-        raise ValueError(f"fourier_inverse undoes a blur, not {process!r}")
-    if not threshold > 0:
-        raise ValueError(f"threshold must be > 0, got {threshold!r}")
-    h = process.transfer_function(t)
-    keep = h.abs() > threshold
+    h, keep = _kept(process, t, threshold)
     spectrum = torch.fft.fft2(x_t.double())
     restored = torch.where(keep, spectrum / torch.where(keep, h, torch.ones_like(h)), torch.zeros_like(spectrum))
     return torch.fft.ifft2(restored).real.float()
@@ -59,4 +64,4 @@ def fourier_inverse(process: Blur, x_t: torch.Tensor, t: int, threshold: float =
 
 def frequencies_kept(process: Blur, t: int, threshold: float = 1e-6) -> int:
     """How many of the image's H x W Fourier frequencies :func:`fourier_inverse` restores at step t."""
-    return int((process.transfer_function(t).abs() > threshold).sum())
+    return int(_kept(process, t, threshold)[1].sum())
