@@ -16,7 +16,8 @@ Modules, one concept each:
 - sample quality: :mod:`lib.classifier` (the MNIST classifier), :mod:`lib.metrics` (FID, KID, IS,
   precision and recall on its features), :mod:`lib.inception` (the standard InceptionV3 FID and IS),
   :mod:`lib.probes` (image sets of known quality), :mod:`lib.diagnostics` (class histograms, confidence,
-  nearest training digits);
+  nearest training digits), :mod:`lib.quality` (time to quality: train for a budget in minutes, then
+  score);
 - comparing runs: :mod:`lib.compare` (what a configuration changes, how far a run got),
   :mod:`lib.tables` (tables that render as tables in the book);
 - pictures: :mod:`lib.viz` and :mod:`lib.widgets`.

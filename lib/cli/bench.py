@@ -7,12 +7,19 @@ network (a dozen lines below, no library code), measured alternately; the FLOPs 
 (``torch.utils.flop_counter``) and the GFLOP/s each achieves; sampling image-steps/s of
 :func:`lib.sampling.sample` against a plain loop; sampling speed against the batch size; peak memory
 of training and sampling; and this machine's fp32 and bf16 matrix-product peak, for scale.
+
+``python -m lib.bench --quality MINUTES CONFIG`` measures time to quality instead (:mod:`lib.quality`):
+it trains CONFIG until its training steps have taken MINUTES (in ``--out``, resumable: run it again
+to continue an interrupted run, or with more minutes to extend it), draws ``--n`` samples (1,000 by
+default) and prints their classifier FID, KID, IS, precision and recall beside the FID of as many
+held-out real digits, as one JSON line. It needs MNIST (``--data``) and the book's classifier.
 """
 from __future__ import annotations
 
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -142,6 +149,33 @@ def peak_memory(fn) -> float | None:
     return _peak_mib()
 
 
+def quality_main(p, a) -> int:
+    from ..configs import CONFIGS
+    from ..quality import quality, train_for_minutes
+
+    minutes_text, name = a.quality
+    try:
+        minutes = float(minutes_text)
+    except ValueError:
+        p.error(f"--quality takes MINUTES then CONFIG, e.g. --quality 30 unet; {minutes_text!r} is not a number")
+    if not minutes > 0 or minutes != minutes or minutes == float("inf"):
+        p.error(f"--quality MINUTES must be a positive number, got {minutes_text}")
+    if name not in CONFIGS:
+        p.error(f"unknown configuration {name!r}; choose one of {', '.join(sorted(CONFIGS))}")
+    if a.n < 2:
+        p.error(f"--n must be >= 2, got {a.n}")
+    if a.limit is not None and a.limit < 1:
+        p.error(f"--limit must be >= 1, got {a.limit}")
+    out = Path(a.out or f"runs/quality-{name}-{minutes_text}min")
+    ckpt = train_for_minutes(name, minutes, out, data_root=a.data, progress=not a.no_progress, train_limit=a.limit,
+                             log=lambda m: print(m, file=sys.stderr))
+    result = quality(ckpt, n=a.n, seed=a.seed, steps=a.sampler_steps, step=a.sampler, data_root=a.data,
+                     progress=not a.no_progress)
+    result.update(budget_minutes=minutes, checkpoint=str(ckpt))
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv=None) -> int:
     p = cli.Parser(prog="python -m lib.bench", description=__doc__.split("\n")[0])
     p.add_argument("--configs", default="default,unet", help="comma-separated named configurations")
@@ -151,7 +185,21 @@ def main(argv=None) -> int:
     p.add_argument("--sample-steps", type=int, default=20, help="timed sampling steps per measurement")
     p.add_argument("--sample-batches", default="16,64,128,256,512", help="batch sizes of the sampling sweep")
     p.add_argument("--matmul-size", type=int, default=1024, help="n of the n x n matrix products (default 1024)")
+    q = p.add_argument_group("time to quality (--quality MINUTES CONFIG)")
+    q.add_argument("--quality", nargs=2, metavar=("MINUTES", "CONFIG"),
+                   help="train CONFIG for MINUTES of training steps, then score --n samples")
+    q.add_argument("--out", help="run folder of --quality (default: runs/quality-CONFIG-MINUTESmin); an existing "
+                   "run there is resumed")
+    q.add_argument("--n", type=int, default=1000, help="samples scored, and held-out digits for the floor (default 1000)")
+    q.add_argument("--sampler", help="sampler step (default: the process's: ddpm ancestral for noise)")
+    q.add_argument("--sampler-steps", type=int, help="respaced sampling steps (default: all T)")
+    q.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    q.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
+    q.add_argument("--limit", type=int, help="train on the first N training images only")
+    q.add_argument("--no-progress", action="store_true", help="no progress bars")
     a = p.parse_args(argv)
+    if a.quality:
+        return quality_main(p, a)
     if min(a.batch, a.steps, a.rounds, a.sample_steps) < 1:
         p.error("--batch, --steps, --rounds and --sample-steps must be >= 1")
     batches = [int(b) for b in a.sample_batches.split(",")]

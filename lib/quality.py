@@ -1,0 +1,97 @@
+"""Time to quality: train a configuration for a wall-clock budget, then score its samples.
+
+:func:`train_for_minutes` trains a named configuration (or a :class:`~lib.configs.TrainConfig`) until
+its training steps have taken ``minutes`` in all, resumably: called again on the same folder with a
+larger budget, it goes on where the last call stopped. :func:`quality` draws ``n`` samples from the
+result (its EMA weights when it kept them) with one fixed seed and scores them with the book's
+classifier (chapter 2): FID, KID, IS, precision and recall against the MNIST test set, beside the
+same scores of ``n`` held-out validation digits, the floor a perfect generator would reach at that n.
+``python -m lib.bench --quality MINUTES CONFIG`` runs both and prints the result as one JSON line.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from .checkpoints import CHECKPOINT_NAME, read_checkpoint, resolve_checkpoint_path
+from .classifier import LoadedClassifier, load_classifier
+from .configs import TrainConfig, get_config
+from .data import load_mnist, to_uint8
+from .metrics import score
+from .runs import load_trained
+from .sampling import sample_images
+from .training import train
+
+#: Epochs are not the limit of a timed run: the budget in minutes is.
+MANY_EPOCHS = 10_000
+
+
+def train_for_minutes(config: str | TrainConfig, minutes: float, out_dir: str | os.PathLike,
+                      data_root: str | os.PathLike | None = None, device: str = "cpu", progress: bool = True,
+                      train_limit: int | None = None, log=print) -> Path:
+    """Train ``config`` in ``out_dir`` until its training steps have taken ``minutes`` (validation and
+    sample grids are not counted); resume the run already there, if any. Returns the checkpoint path."""
+    if not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and minutes > 0):
+        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
+    cfg = get_config(config) if isinstance(config, str) else config
+    changes = dict(minutes=float(minutes), epochs=MANY_EPOCHS, sample_epochs=(), metric_epochs=(), snapshot_epochs=())
+    if train_limit is not None:
+        changes.update(train_limit=train_limit, val_limit=max(1, min(512, train_limit // 4)))
+    cfg = replace(cfg, **changes)
+    out_dir = Path(out_dir)
+    resume = (out_dir / CHECKPOINT_NAME).exists()
+    if resume:
+        stored = read_checkpoint(out_dir / CHECKPOINT_NAME)["config"].get("minutes")
+        if stored is None or stored > minutes:
+            raise ValueError(f"the run in '{out_dir}' was trained {'without a time budget' if stored is None else f'for {stored:g} minutes'}, "
+                             f"not up to {minutes:g}: its scores would not be those of a {minutes:g}-minute run; "
+                             f"choose another folder")
+    train(cfg, out_dir, resume=resume, data_root=data_root, device=device, progress=progress, log=log)
+    return out_dir / CHECKPOINT_NAME
+
+
+def _train_size(config: TrainConfig, data_root) -> int:
+    n = len(load_mnist("train", root=data_root).labels)
+    return n if config.train_limit is None else min(n, config.train_limit)
+
+
+def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: int | None = None,
+            step: str | None = None, classifier: LoadedClassifier | None = None,
+            data_root: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    """Scores of ``n`` samples of the run at ``checkpoint`` (sampler ``step``/``steps``: the process's
+    default over all T steps unless given) and of ``n`` validation digits, with the classifier's
+    features; plus the run's training minutes and epochs and the sampling time."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
+    run = load_trained(checkpoint)
+    if run.config.num_classes is not None:
+        raise ValueError("quality() scores unconditional models; this run is class-conditional")
+    classifier = classifier or load_classifier()
+    shape = (1, run.config.image_size, run.config.image_size)
+    t0 = time.perf_counter()
+    images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed), image_shape=shape,
+                           step=step, steps=steps, progress=progress)
+    sample_s = time.perf_counter() - t0
+    fake = score(to_uint8(images), classifier, data_root=data_root, seed=seed)
+    real_digits = load_mnist("val", root=data_root).images
+    if len(real_digits) < n:
+        raise ValueError(f"the floor needs {n} validation digits and the data set has {len(real_digits)}; "
+                         f"lower n")
+    real = score(to_uint8(real_digits[:n]), classifier, data_root=data_root, seed=seed)
+    state = read_checkpoint(resolve_checkpoint_path(checkpoint))
+    steps_done = state.get("step", len(run.history.get("iter_loss", [])))
+    return {
+        "config": run.config.name, "network": run.config.network, "weights": run.weights,
+        "train_minutes": round(state.get("train_seconds", sum(run.history["epoch_seconds"])) / 60, 2),
+        "epochs": round(steps_done / math.ceil(_train_size(run.config, data_root) / run.config.batch_size), 2),
+        "steps": steps_done,
+        "n": n, "sampler": step or "default", "sample_steps": steps or run.process.T,
+        "sample_seconds": round(sample_s, 1), "threads": torch.get_num_threads(),
+        **{k: fake[k] for k in ("fid", "kid", "is", "precision", "recall")},
+        "fid_real": real["fid"], "fid_over_real": fake["fid"] / real["fid"],
+    }
