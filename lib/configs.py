@@ -53,6 +53,7 @@ class TrainConfig:
     lr: float = 2e-4
     batch_size: int = 128
     ema_decay: float | None = None  # exponential moving average of the weights (None: off, as in the seeds)
+    ema_warmup: bool = False  # decay min(ema_decay, (1 + n) / (10 + n)) at step n (lib.ema.warmup_decay)
     seed: int = 0
     precision: str = "auto"
     # length of the run
@@ -78,6 +79,7 @@ class TrainConfig:
             (self.minutes is None or self.minutes > 0, f"minutes must be positive, got {self.minutes}"),
             (self.ema_decay is None or 0.0 < self.ema_decay < 1.0,
              f"ema_decay must lie strictly between 0 and 1 (or be absent for no EMA), got {self.ema_decay}"),
+            (not self.ema_warmup or self.ema_decay is not None, "ema_warmup needs an ema_decay to warm up to"),
             (all(e >= 1 for e in (*self.snapshot_epochs, *self.sample_epochs, *self.metric_epochs)),
              "sample_epochs, metric_epochs and snapshot_epochs must be positive epoch numbers"),
             (not self.metric_epochs or self.metric_samples >= 2,
@@ -219,6 +221,13 @@ def _cold(name: str, process: str, T: int, **changes) -> TrainConfig:
                        sample_epochs=(1, 2, 5, 10), precision="fp32", snapshot_epochs=(2, 5), **changes)
 
 
+def _timed(name: str, **changes) -> TrainConfig:
+    """A run of chapter 5's time to quality: trained for a budget of minutes (``--minutes``, or
+    ``python -m lib.bench --quality MINUTES NAME``), not epochs; EMA with warm-up; fp32."""
+    return TrainConfig(name=name, ema_decay=0.999, ema_warmup=True, precision="fp32", epochs=1000,
+                       sample_epochs=(), **changes)
+
+
 def _averaging(axis: str, order: str, group: int) -> TrainConfig:
     return _cold(f"{axis}-{order}" + ("" if group == 4 else f"-{group}"), "average", math.ceil(28 / group),
                  process_options={"axis": axis, "order": order, "group": group})
@@ -253,6 +262,13 @@ CONFIGS: dict[str, TrainConfig] = {
     # chapter 5: a small U-Net (28 -> 14 -> 7, residual blocks, GroupNorm) sampled from EMA weights
     "unet": TrainConfig(name="unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
                         ema_decay=0.999, epochs=20, sample_epochs=(1, 5, 10, 20)),
+    # chapter 5's time to quality: four networks trained for equal minutes (python -m lib.bench --quality),
+    # each with its own learning rate, all with a warmed-up EMA (a cold one lags a short run) and fp32
+    **{c.name: c for c in (
+        _timed("quality-cnn", network="cnn"),
+        _timed("quality-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3),
+        _timed("quality-autoencoder", network="autoencoder", hidden=(32, 64), lr=1e-3),
+        _timed("quality-vae", network="vae", hidden=(32, 64), lr=1e-3))},
 }
 
 

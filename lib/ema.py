@@ -3,6 +3,12 @@
 After every optimiser step, theta_ema <- decay * theta_ema + (1 - decay) * theta: the EMA averages
 roughly the last 1 / (1 - decay) steps (1,000 for decay 0.999), smoothing out the noise of the last
 updates. Training keeps the EMA copy in the checkpoint; sampling uses it when it is there.
+
+An EMA that starts at the initial weights lags behind them for the first few thousand steps: after
+n steps the average still gives weight decay**n to the random initialisation (0.999**1000 = 37%),
+which short runs never outgrow. With warm-up (:func:`warmup_decay`) the decay at step n is
+min(decay, (1 + n) / (10 + n)), as in TensorFlow's ``ExponentialMovingAverage(num_updates=...)``:
+the average forgets the start quickly and reaches the full decay after about 10,000 steps.
 """
 from __future__ import annotations
 
@@ -14,6 +20,13 @@ import torch
 def ema_copy(model: torch.nn.Module) -> torch.nn.Module:
     """A frozen copy of ``model`` to hold the average (starts equal to the model)."""
     return copy.deepcopy(model).eval().requires_grad_(False)
+
+
+def warmup_decay(decay: float, step: int) -> float:
+    """The decay applied at optimiser step ``step`` (0 for the first) under warm-up."""
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    return min(decay, (1.0 + step) / (10.0 + step))
 
 
 @torch.no_grad()

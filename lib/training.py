@@ -23,7 +23,7 @@ from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CHECKPOINT_VERSION
                           CheckpointError, read_checkpoint, save_checkpoint, snapshot_path)
 from .configs import OBSERVATION_FIELDS, TrainConfig
 from .data import load_mnist, to_uint8
-from .ema import ema_copy, update_ema
+from .ema import ema_copy, update_ema, warmup_decay
 from .precision import resolve_precision
 from .processes import training_loss
 from .sampling import sample, sample_images
@@ -211,8 +211,11 @@ def train(
                     if config.label_dropout > 0:
                         drop = torch.rand(idx.shape[0], generator=generator).to(device) < config.label_dropout
                         label = torch.where(drop, torch.full_like(label, -1), label)
+                decay = config.ema_decay
+                if decay is not None and config.ema_warmup:
+                    decay = warmup_decay(decay, step)
                 losses.append(train_step(model, optimizer, process, train_images[idx], generator, config.loss,
-                                         precision, label, ema_model, config.ema_decay))
+                                         precision, label, ema_model, decay))
                 step += 1
                 dt = time.perf_counter() - t_step
                 epoch_s += dt

@@ -215,3 +215,24 @@ def test_the_shipped_default_checkpoint_still_loads():
     loaded = load_trained(shipped_checkpoint("default"))
     assert loaded.config.network == "cnn" and loaded.config.process == "gaussian" and loaded.weights == "raw"
     assert loaded.epoch == 100 and loaded.schedule.T == 1000
+
+
+def test_ema_warmup_follows_its_formula_from_the_first_step(fake_mnist, tmp_path):
+    from lib.ema import warmup_decay
+
+    assert warmup_decay(0.999, 0) == pytest.approx(0.1) and warmup_decay(0.999, 10) == pytest.approx(11 / 20)
+    assert warmup_decay(0.999, 10**6) == 0.999  # capped at the configured decay
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        warmup_decay(0.9, -1)
+    # one training step from the initial weights w0 to w1: EMA = 0.1 w0 + 0.9 w1 (decay 0.1 at step 0)
+    cfg = tiny(ema_decay=0.999, ema_warmup=True, epochs=1, train_limit=16, batch_size=16, val_limit=4)
+    train(cfg, tmp_path / "w", data_root=fake_mnist, progress=False, log=quiet)
+    state = read_checkpoint(tmp_path / "w")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        w0 = cfg.make_network().state_dict()
+    for k, v in state["ema"].items():
+        if v.is_floating_point() and k in dict(cfg.make_network().named_parameters()):
+            assert torch.allclose(v, 0.1 * w0[k] + 0.9 * state["model"][k], atol=1e-6), k
+    with pytest.raises(ValueError, match="ema_warmup needs an ema_decay"):
+        tiny(ema_warmup=True)
