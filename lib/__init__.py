@@ -19,11 +19,12 @@ Modules, one concept each:
   nearest training digits), :mod:`lib.quality` (time to quality: train for a budget in minutes, then
   score);
 - comparing runs: :mod:`lib.compare` (what a configuration changes, how far a run got),
+  :mod:`lib.epoch_scores` (a run's scores at several epochs, kept in a JSON record),
   :mod:`lib.tables` (tables that render as tables in the book);
 - pictures: :mod:`lib.viz` and :mod:`lib.widgets`.
 
 Command lines live in :mod:`lib.cli`, one module per command; ``python -m lib.<command>`` runs
 :mod:`lib.cli.<command>` (``train``, ``sample``, ``info``, ``bench``, ``metrics``, ``classifier``,
-``compare_precision``, ``feature_compare``, ``restore``).
+``compare_precision``, ``feature_compare``, ``restore``, ``score_epochs``).
 """
 __version__ = "0.1.0"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 LIB = Path(__file__).resolve().parent.parent / "lib"
-COMMANDS = ("train", "sample", "info", "bench", "metrics", "classifier", "compare_precision", "feature_compare")
+COMMANDS = ("train", "sample", "info", "bench", "metrics", "classifier", "compare_precision", "feature_compare",
+            "restore", "score_epochs")
 
 
 def module_name(path: Path) -> str:

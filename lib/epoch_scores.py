@@ -1,0 +1,122 @@
+"""Scores of a run's samples at several epochs, kept in a JSON record: how chapter 3 compares runs.
+
+:func:`score_epochs` samples a run at each requested epoch (its snapshots, or its last epoch) with the
+weights asked for ("raw", "ema"), ``n`` images per set, and scores each set with the book's classifier
+(:func:`lib.metrics.score`: FID, KID, IS, precision, recall) and its class histogram. Set ``k`` is
+drawn with seed ``k`` for every run, so runs with the same T start from the same noise. At the last
+requested epoch it draws ``final_sets`` independent sets, whose spread says which differences between
+runs the scores can resolve. Each entry is written to the record as soon as it is scored, so an
+interrupted call loses at most one set: call it again and it does only what is missing.
+``python -m lib.score_epochs`` is the command line (:mod:`lib.cli.score_epochs`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoints import resolve_checkpoint_path, read_checkpoint
+from .classifier import LoadedClassifier, load_classifier
+from .data import to_uint8
+from .runs import load_trained
+from .sampling import sample_images
+
+FORMAT, VERSION = "diffusion-book-epoch-scores", 1
+SCORES = ("fid", "kid", "kid_std", "is", "precision", "recall")
+
+
+class RecordError(ValueError):
+    """A score record that does not belong to this run or protocol."""
+
+
+def _protocol(n: int, step: str | None, steps: int | None, classifier: LoadedClassifier) -> dict:
+    return {"n": n, "sampler": step or "default", "steps": steps, "classifier_sha256": classifier.sha256}
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """Read a score record, with a clear error for anything else."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RecordError(f"no score record at '{path}'; write one with python -m lib.score_epochs") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RecordError(f"'{path}' is not a readable score record (corrupt?)") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise RecordError(f"'{path}' is not a diffusion-book score record")
+    return record
+
+
+def _write(record: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[int], n: int = 500,
+                 final_sets: int = 1, weights: tuple[str, ...] = ("auto",), step: str | None = None,
+                 steps: int | None = None, classifier: LoadedClassifier | None = None,
+                 data_root: str | os.PathLike | None = None, progress: bool = True, log=print) -> dict:
+    """Score ``run`` (a checkpoint or its folder) at ``epochs`` into the record ``out``; return it."""
+    if not epochs or any(not isinstance(e, int) or e < 1 for e in epochs):
+        raise ValueError(f"epochs must be a non-empty list of positive epoch numbers, got {epochs!r}")
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
+    if not isinstance(final_sets, int) or final_sets < 1:
+        raise ValueError(f"final_sets must be a positive integer, got {final_sets!r}")
+    ckpt = resolve_checkpoint_path(run)
+    state = read_checkpoint(ckpt)
+    trained = state["epoch"]
+    if max(epochs) > trained:
+        raise ValueError(f"'{ckpt}' has trained {trained} epochs, not {max(epochs)}; score epochs up to {trained}")
+    from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
+
+    classifier = classifier or load_classifier()
+    protocol = _protocol(n, step, steps, classifier)
+    out = Path(out)
+    if out.exists():
+        record = read_record(out)
+        if record["run"] != state["config"]["name"] or record["protocol"] != protocol:
+            raise RecordError(f"'{out}' holds scores of run {record['run']!r} under protocol {record['protocol']}, "
+                              f"not of {state['config']['name']!r} under {protocol}; choose another output file")
+    else:
+        record = {"format": FORMAT, "version": VERSION, "run": state["config"]["name"], "protocol": protocol,
+                  "entries": []}
+    done = {(e["epoch"], e["weights"], e["set"]) for e in record["entries"]}
+    last = max(epochs)
+    todo = []
+    for epoch in sorted(set(epochs)):
+        for w in weights:
+            for s in range(final_sets if epoch == last else 1):
+                todo.append((epoch, w, s))
+    logits_of = ClassifierFeatures(classifier.model, "logits")
+    for epoch, w, s in tqdm(todo, desc=f"scoring {record['run']}", disable=not progress):
+        loaded = load_trained(ckpt, epoch=epoch, weights=w)
+        if (epoch, loaded.weights, s) in done:
+            continue
+        shape = (1, loaded.config.image_size, loaded.config.image_size)
+        t0 = time.perf_counter()
+        images = to_uint8(sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(s),
+                                        image_shape=shape, step=step, steps=steps, precision="fp32"))
+        seconds = time.perf_counter() - t0
+        scores = score(images, classifier, data_root=data_root, seed=s)
+        counts = torch.bincount(logits_of(images).argmax(1), minlength=10)
+        record["entries"].append({"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n,
+                                  **{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist(),
+                                  "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()})
+        done.add((epoch, loaded.weights, s))
+        _write(record, out)
+        log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {scores['fid']:.2f}, "
+            f"{seconds:.0f} s of sampling -> {out}")
+    return record
+
+
+def entries(record: dict, weights: str | None = None) -> list[dict]:
+    """The record's entries (of one kind of ``weights`` if given), sorted by epoch and set."""
+    rows = [e for e in record["entries"] if weights is None or e["weights"] == weights]
+    return sorted(rows, key=lambda e: (e["epoch"], e["weights"], e["set"]))

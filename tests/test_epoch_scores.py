@@ -1,0 +1,99 @@
+"""Scores at several epochs (lib.epoch_scores, python -m lib.score_epochs) on a tiny fake-MNIST run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import run_cli
+
+from lib import epoch_scores, metrics
+from lib.classifier import MNISTClassifier, load_classifier, save_classifier
+from lib.cli import score_epochs as cli_score
+from lib.configs import get_config
+from lib.data import to_uint8
+from lib.epoch_scores import RecordError, entries, read_record, score_epochs
+from lib.runs import load_trained
+from lib.sampling import sample_images
+from lib.training import train
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from conftest import make_fake_mnist
+
+    root = tmp_path_factory.mktemp("scores")
+    data = make_fake_mnist(root / "data")
+    cfg = get_config("default", T=10, batch_size=64, epochs=2, sample_epochs=(), snapshot_epochs=(1,),
+                     ema_decay=0.9, precision="fp32")
+    train(cfg, root / "run", data_root=data, progress=False, log=lambda m: None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = MNISTClassifier()
+    return root / "run", data, save_classifier(net, {"test_accuracy": 0.0}, root / "cls.pt")
+
+
+@pytest.fixture
+def setup(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    run, data, cls = tiny_run
+    return run, data, load_classifier(cls)
+
+
+def test_each_entry_is_the_score_of_that_epochs_samples_with_seed_equal_to_the_set(setup, tmp_path):
+    run, data, cls = setup
+    out = tmp_path / "rec.json"
+    record = score_epochs(run, out, [1, 2], n=5, final_sets=2, weights=("raw", "ema"), classifier=cls,
+                          data_root=data, progress=False, log=lambda m: None)
+    got = {(e["epoch"], e["weights"], e["set"]) for e in record["entries"]}
+    assert got == {(1, "raw", 0), (1, "ema", 0), (2, "raw", 0), (2, "raw", 1), (2, "ema", 0), (2, "ema", 1)}
+    for e in record["entries"]:
+        loaded = load_trained(run, epoch=e["epoch"], weights=e["weights"])
+        images = to_uint8(sample_images(loaded.model, loaded.process, 5, torch.Generator().manual_seed(e["set"])))
+        expected = metrics.score(images, cls, data_root=data, seed=e["set"])
+        assert e["fid"] == pytest.approx(expected["fid"]) and e["recall"] == expected["recall"]
+        assert sum(e["class_counts"]) == 5 and len(e["class_counts"]) == 10
+    assert read_record(out) == record and [e["epoch"] for e in entries(record, "raw")] == [1, 2, 2]
+
+
+def test_a_second_call_scores_only_what_is_missing(setup, tmp_path, monkeypatch):
+    run, data, cls = setup
+    out = tmp_path / "rec.json"
+    first = score_epochs(run, out, [1, 2], n=4, final_sets=2, classifier=cls, data_root=data, progress=False,
+                         log=lambda m: None)
+    stored = json.loads(out.read_text())
+    lost = stored["entries"].pop()  # as if the call had been interrupted before its last set
+    out.write_text(json.dumps(stored))
+    calls = []
+    real = epoch_scores.sample_images
+    monkeypatch.setattr(epoch_scores, "sample_images", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = score_epochs(run, out, [1, 2], n=4, final_sets=2, classifier=cls, data_root=data, progress=False,
+                         log=lambda m: None)
+    timing = ("sample_seconds",)
+    same = {k: v for k, v in again["entries"][-1].items() if k not in timing}
+    assert len(calls) == 1 and same == {k: v for k, v in lost.items() if k not in timing}
+    assert len(again["entries"]) == len(first["entries"])
+
+
+def test_records_refuse_another_protocol_and_epochs_not_trained(setup, tmp_path):
+    run, data, cls = setup
+    out = tmp_path / "rec.json"
+    score_epochs(run, out, [2], n=4, classifier=cls, data_root=data, progress=False, log=lambda m: None)
+    with pytest.raises(RecordError, match="choose another output file"):
+        score_epochs(run, out, [2], n=6, classifier=cls, data_root=data, progress=False, log=lambda m: None)
+    with pytest.raises(ValueError, match="has trained 2 epochs, not 3"):
+        score_epochs(run, tmp_path / "x.json", [3], classifier=cls, data_root=data, progress=False)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(RecordError, match="not a readable score record"):
+        read_record(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "5,x"], "--epochs must be comma-separated whole numbers"),
+    (["--epochs", "0"], "--epochs must be positive"),
+    (["--epochs", "1", "--weights", "best"], "--weights takes auto, raw or ema, got best"),
+    (["--epochs", "1", "--n", "1"], "--n must be >= 2"),
+])
+def test_the_command_rejects_bad_input_in_one_line(tiny_run, args, message, capsys, tmp_path):
+    code, _, err = run_cli(cli_score, [str(tiny_run[0]), *args, "--out", str(tmp_path / "r.json")], capsys)
+    assert code != 0 and message in err and "Traceback" not in err
