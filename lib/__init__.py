@@ -20,11 +20,12 @@ Modules, one concept each:
   score);
 - comparing runs: :mod:`lib.compare` (what a configuration changes, how far a run got),
   :mod:`lib.epoch_scores` (a run's scores at several epochs, kept in a JSON record),
+  :mod:`lib.sampler_sweep` (one model's scores under several samplers and numbers of steps),
   :mod:`lib.tables` (tables that render as tables in the book);
 - pictures: :mod:`lib.viz` and :mod:`lib.widgets`.
 
 Command lines live in :mod:`lib.cli`, one module per command; ``python -m lib.<command>`` runs
 :mod:`lib.cli.<command>` (``train``, ``sample``, ``info``, ``bench``, ``metrics``, ``classifier``,
-``compare_precision``, ``feature_compare``, ``restore``, ``score_epochs``).
+``compare_precision``, ``feature_compare``, ``restore``, ``score_epochs``, ``sweep_samplers``).
 """
 __version__ = "0.1.0"

@@ -51,11 +51,32 @@ def read_record(path: str | os.PathLike) -> dict:
     return record
 
 
-def _write(record: dict, path: Path) -> None:
+def write_record(record: dict, path: Path) -> None:
+    """Write ``record`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(tmp, path)
+
+
+def score_entry(images: torch.Tensor, classifier: LoadedClassifier, seed: int, data_root=None) -> dict:
+    """The record fields of one scored set of uint8 images: :data:`SCORES` and the class histogram."""
+    from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
+
+    scores = score(images, classifier, data_root=data_root, seed=seed)
+    counts = torch.bincount(ClassifierFeatures(classifier.model, "logits")(images).argmax(1), minlength=10)
+    return {**{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist()}
+
+
+def open_record(out: Path, header: dict) -> dict:
+    """The record at ``out`` if its header matches ``header`` (else a :class:`RecordError`), or a new one."""
+    if not out.exists():
+        return {"format": FORMAT, "version": VERSION, **header, "entries": []}
+    record = read_record(out)
+    found = {k: record.get(k) for k in header}
+    if found != header:
+        raise RecordError(f"'{out}' holds scores of {found}, not of {header}; choose another output file")
+    return record
 
 
 def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[int], n: int = 500,
@@ -74,19 +95,10 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
     trained = state["epoch"]
     if max(epochs) > trained:
         raise ValueError(f"'{ckpt}' has trained {trained} epochs, not {max(epochs)}; score epochs up to {trained}")
-    from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
-
     classifier = classifier or load_classifier()
     protocol = _protocol(n, step, steps, classifier)
     out = Path(out)
-    if out.exists():
-        record = read_record(out)
-        if record["run"] != state["config"]["name"] or record["protocol"] != protocol:
-            raise RecordError(f"'{out}' holds scores of run {record['run']!r} under protocol {record['protocol']}, "
-                              f"not of {state['config']['name']!r} under {protocol}; choose another output file")
-    else:
-        record = {"format": FORMAT, "version": VERSION, "run": state["config"]["name"], "protocol": protocol,
-                  "entries": []}
+    record = open_record(out, {"run": state["config"]["name"], "protocol": protocol})
     done = {(e["epoch"], e["weights"], e["set"]) for e in record["entries"]}
     last = max(epochs)
     todo = []
@@ -94,7 +106,6 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
         for w in weights:
             for s in range(final_sets if epoch == last else 1):
                 todo.append((epoch, w, s))
-    logits_of = ClassifierFeatures(classifier.model, "logits")
     for epoch, w, s in tqdm(todo, desc=f"scoring {record['run']}", disable=not progress):
         loaded = load_trained(ckpt, epoch=epoch, weights=w)
         if (epoch, loaded.weights, s) in done:
@@ -104,14 +115,12 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
         images = to_uint8(sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(s),
                                         image_shape=shape, step=step, steps=steps, precision="fp32"))
         seconds = time.perf_counter() - t0
-        scores = score(images, classifier, data_root=data_root, seed=s)
-        counts = torch.bincount(logits_of(images).argmax(1), minlength=10)
         record["entries"].append({"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n,
-                                  **{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist(),
+                                  **score_entry(images, classifier, s, data_root),
                                   "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()})
         done.add((epoch, loaded.weights, s))
-        _write(record, out)
-        log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {scores['fid']:.2f}, "
+        write_record(record, out)
+        log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {record['entries'][-1]['fid']:.2f}, "
             f"{seconds:.0f} s of sampling -> {out}")
     return record
 

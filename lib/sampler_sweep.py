@@ -1,0 +1,70 @@
+"""Fast sampling, measured: one model's samples under several samplers and numbers of steps, scored.
+
+:func:`sweep_samplers` draws ``n`` samples of a run for each sampler of :data:`SAMPLERS` asked for and
+each number of steps (respaced timesteps, :func:`lib.sampling.timesteps`), all from the same seed, and
+scores them with the book's classifier (FID, KID, IS, precision, recall, class histogram), with the
+wall time of the sampling. Each result is written to a JSON record (:mod:`lib.epoch_scores`'s format)
+as soon as it is scored, so an interrupted sweep resumes. ``python -m lib.sweep_samplers`` is the
+command line (:mod:`lib.cli.sweep_samplers`).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .classifier import LoadedClassifier, load_classifier
+from .data import to_uint8
+from .epoch_scores import open_record, score_entry, write_record
+from .runs import load_trained
+from .sampling import sample_images
+
+#: Sampler name -> (step, step options): ancestral sampling with the three reverse variances of
+#: chapter 1 (sigma_t^2 = beta_t, the posterior variance, 0) and DDIM with eta 0 and 1.
+SAMPLERS: dict[str, tuple[str, dict]] = {
+    "ddpm": ("ddpm", {"sigma_kind": "beta"}),
+    "ddpm-posterior": ("ddpm", {"sigma_kind": "posterior"}),
+    "ddpm-zero": ("ddpm", {"sigma_kind": "zero"}),
+    "ddim-eta0": ("ddim", {"eta": 0.0}),
+    "ddim-eta1": ("ddim", {"eta": 1.0}),
+}
+
+
+def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: list[str], steps: list[int],
+                   n: int = 1000, seed: int = 0, weights: str = "auto", classifier: LoadedClassifier | None = None,
+                   data_root: str | os.PathLike | None = None, progress: bool = True, log=print) -> dict:
+    """Score ``n`` samples of ``run`` for every (sampler, steps) pair into the record ``out``; return it."""
+    unknown = [s for s in samplers if s not in SAMPLERS]
+    if not samplers or unknown:
+        raise ValueError(f"unknown sampler(s) {unknown or samplers!r}; choose from {', '.join(SAMPLERS)}")
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
+    loaded = load_trained(run, weights=weights)
+    if loaded.config.process != "gaussian":
+        raise ValueError(f"the sweep compares DDPM samplers; '{run}' is a {loaded.config.process} run")
+    T = loaded.process.T
+    bad = [k for k in steps if not isinstance(k, int) or not 1 <= k <= T]
+    if not steps or bad:
+        raise ValueError(f"steps must be whole numbers from 1 to the model's T = {T}, got {bad or steps!r}")
+    classifier = classifier or load_classifier()
+    out = Path(out)
+    record = open_record(out, {"run": loaded.config.name, "epoch": loaded.epoch, "weights": loaded.weights,
+                               "n": n, "seed": seed, "classifier_sha256": classifier.sha256})
+    done = {(e["sampler"], e["steps"]) for e in record["entries"]}
+    todo = [(s, k) for s in samplers for k in steps if (s, k) not in done]
+    shape = (1, loaded.config.image_size, loaded.config.image_size)
+    for name, k in tqdm(todo, desc=f"samplers of {loaded.config.name}", disable=not progress):
+        step, options = SAMPLERS[name]
+        t0 = time.perf_counter()
+        images = to_uint8(sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(seed),
+                                        image_shape=shape, step=step, steps=k, precision="fp32", **options))
+        seconds = time.perf_counter() - t0
+        record["entries"].append({"sampler": name, "steps": k, **score_entry(images, classifier, seed, data_root),
+                                  "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()})
+        write_record(record, out)
+        log(f"{loaded.config.name}, {name} with {k} steps: FID {record['entries'][-1]['fid']:.2f}, "
+            f"{seconds:.0f} s -> {out}")
+    return record
