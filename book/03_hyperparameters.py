@@ -104,9 +104,12 @@ assert all(n == expected.get(name, 1) for name, n in n_changes.items()), n_chang
 # and the comparison a day or more of CPU. That is why the budget is 30 epochs and not the 100 the
 # coursework seeds trained for; weights are kept every 5 epochs, so every comparison can also be made at
 # 5, 10, 15, 20 and 25 epochs. The wall-clock time of each run is recorded per epoch in its history and
-# reported with the results, with a note where work beside it slowed it.
+# reported with the results, with a note where work beside it slowed it. Scoring costs as much again:
+# sampling 1,000 steps per image, the scores of one run take nearly as long as its training (the
+# cell's last line; the runs at $T = 100$ and $T = 400$ sample 10 and 2.5 times faster).
 
 # %%
+import json
 import math
 
 from lib.data import load_mnist
@@ -120,6 +123,12 @@ print(f"30 epochs of {n_train:,} training digits = {30 * steps_per_epoch:,} step
 print(f"fastest epoch of the ema run so far: {fastest / 60:.1f} minutes, so 30 epochs take at least "
       f"{30 * fastest / 3600:.1f} hours; the {len(RUNS)} runs at least {len(RUNS) * 30 * fastest / 3600:.0f} hours")
 assert get_config("ema").epochs == 30 and all(get_config(name).epochs == 30 for name in RUNS)
+bench = json.loads((config.RESULTS_DIR / "bench.json").read_text())
+sample_rate = bench["configs"]["default"]["sample_image_steps_per_s_library"]  # image-steps/s, 2 threads
+scored_samples = 4 * 500 + 4 * 500  # 500 at epochs 5, 10, 15 and 20; four independent sets of 500 at epoch 30
+print(f"scoring one run with T = 1000 ({scored_samples:,} samples of 1,000 steps): "
+      f"{scored_samples * 1000 / sample_rate / 3600:.1f} hours at the benchmark's {sample_rate:.0f} image-steps/s")
+assert 0.5 < scored_samples * 1000 / sample_rate / (30 * fastest) < 1  # nearly as long as training
 
 # %% [markdown]
 # ## Status of the runs
