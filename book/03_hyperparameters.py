@@ -255,14 +255,15 @@ display(Table([{"t": f"{int(edges[b]) + 1}-{int(edges[b + 1])}", "raw weights": 
               caption=f"Validation loss by range of t at epoch {ema_run.epoch}, {len(val_digits):,} validation digits"))
 
 # %% [markdown]
-# The average's margin is not spread evenly over $t$. In absolute terms most of it comes from the
-# smallest $t$, where the loss is largest: there the network predicts the faint noise left on an almost
-# clean digit, the last detail of a sample. Relative to the loss, the average helps most at the largest
-# $t$, where the loss is already tiny; in between it changes almost nothing.
+# The average's margin is not spread over $t$: it sits at the smallest $t$, where the loss is largest
+# and the network predicts the faint noise left on an almost clean digit, the last detail of a sample.
+# There the average is a few per cent lower; in the middle of the process it changes the loss by less
+# than one per cent; at the largest $t$, where the loss is tiny, the two differ by a few per cent either
+# way, and which one is lower changes from epoch to epoch with the raw weights' ups and downs.
 
 # %%
 absolute = by_t["raw"] - by_t["ema"]
-print(f"share of the summed margin from t = 1-100: {absolute[0] / absolute.sum():.0%}; "
-      f"relative gain at t > 900: {gain[-1]:.1%}; largest change in t = 101-600: {gain[1:6].abs().max():.1%}")
-assert absolute[0] / absolute.sum() > 0.5 and gain[0] > 0.015
-assert gain[-1] > 0.05 and gain[1:6].abs().max() < 0.01
+print(f"margin at t = 1-100: {absolute[0]:.4f} ({gain[0]:.1%}); all other ranges' changes together: "
+      f"{absolute[1:].abs().sum():.4f}; largest change in t = 101-600: {gain[1:6].abs().max():.1%}")
+assert absolute[0] > absolute[1:].abs().sum() and 0.015 < gain[0] < 0.06  # the margin sits at small t
+assert gain[1:6].abs().max() < 0.01  # the middle hardly changes
