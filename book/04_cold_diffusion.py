@@ -146,11 +146,13 @@ for padding in ("circular", "reflect", "zeros"):
     process = get_config("blur-paper", process_options={**cfg.process_options, "padding": padding}).make_process()
     degraded = to_uint8(process.degrade_to(originals, process.T))[:, 0]
     rows.append({"padding": padding, "RMSE": rmse(to_uint8(originals)[:, 0], degraded),
-                 "SSIM": ssim(to_uint8(originals)[:, 0], degraded)})
+                 "SSIM": ssim(to_uint8(originals)[:, 0], degraded),
+                 "mean pixel level": degraded.float().mean().item() / 255})
 flat = originals.mean((2, 3), keepdim=True).expand_as(originals)  # each digit replaced by its own mean level
 flat_rmse = rmse(to_uint8(originals)[:, 0], to_uint8(flat)[:, 0])
-rows.append({"padding": "paper (Table 1)", "RMSE": paper["rmse"], "SSIM": paper["ssim"]})
-display(Table(rows, formats={"RMSE": ".3f", "SSIM": ".3f"},
+rows.append({"padding": "paper (Table 1)", "RMSE": paper["rmse"], "SSIM": paper["ssim"], "mean pixel level": None})
+original_level = to_uint8(originals).float().mean().item() / 255
+display(Table(rows, formats={"RMSE": ".3f", "SSIM": ".3f", "mean pixel level": ".4f"},
               caption=f"Degraded row: D(x, T) against x for the first {n_table} test digits at 32 pixels"))
 ours = rows[0]
 by_padding = {r["padding"]: r for r in rows}
@@ -159,19 +161,31 @@ by_padding = {r["padding"]: r for r in rows}
 assert abs(ours["RMSE"] - paper["rmse"]) < 0.01
 assert abs(by_padding["reflect"]["RMSE"] - ours["RMSE"]) < 0.005
 assert by_padding["zeros"]["RMSE"] - paper["rmse"] > 0.1
-print(f"RMSE of a flat image at each digit's own mean level: {flat_rmse:.3f}")
+print(f"RMSE of a flat image at each digit's own mean level: {flat_rmse:.3f}; mean pixel level of the "
+      f"originals: {original_level:.4f}")
 assert abs(flat_rmse - ours["RMSE"]) < 0.005  # fully blurred = flat at the digit's mean, to within 0.005
+assert abs(ours["mean pixel level"] - original_level) < 0.001  # circular padding keeps the mean ...
+assert by_padding["reflect"]["mean pixel level"] - original_level > 0.005  # ... reflect padding does not
+all_test = load_mnist("test", image_size=cfg.image_size).images  # the whole test set, as the paper's code scores
+all_degraded = to_uint8(get_config("blur-paper").make_process().degrade_to(all_test, 20))[:, 0]
+all_flat = to_uint8(all_test.mean((2, 3), keepdim=True).expand_as(all_test))[:, 0]
+whole = {"degraded": rmse(to_uint8(all_test)[:, 0], all_degraded), "flat": rmse(to_uint8(all_test)[:, 0], all_flat)}
+print(f"all {len(all_test):,} test digits: degraded RMSE {whole['degraded']:.3f}, a flat image at each digit's mean "
+      f"{whole['flat']:.3f}")
+assert whole["flat"] > paper["rmse"] + 0.01  # the paper's 0.287 is below what any flat image scores on the whole set
 
 # %% [markdown]
-# With circular padding our degraded RMSE matches the paper's to within 0.01. Zero padding lets the
-# image's ink leak out at the border at every step and gives a very different number; reflect padding,
-# which like circular padding keeps the image's mean, gives the same one (after 20 steps both leave a
-# uniform grey at the mean level). The last printed line says how much this check can show: a flat
-# image at each digit's own mean level scores the same RMSE. Matching the paper's degraded row
-# confirms that our blur, like the paper's, flattens every digit while keeping its mean, and that the
-# image size and the scale of the metric agree; it cannot tell apart two blurs that both go that far.
-# The kernel, its size and the padding are the paper's because we read them from the authors' code.
-# RMSE is therefore comparable with Table 1. SSIM is not: the paper's degraded SSIM of 0.287 is more
+# On these test digits our degraded RMSE is within 0.01 of the paper's. Zero padding lets the image's
+# ink leak out at the border at every step and gives a very different number. Reflect padding gives
+# the same RMSE although it *adds* ink (its mean pixel level is higher than the originals'), so the
+# check cannot see a shift of the mean of that size. The printed lines say how much the check can show.
+# A flat image at each digit's own mean level scores the same RMSE: matching the degraded row shows
+# that our blur, like the paper's, flattens every digit, not that the kernel is the same. And over the
+# whole test set, which the authors' scoring code reads, our degraded RMSE is higher than the paper's,
+# and so is that of *any* flat image; the paper's 0.287 must come from a different set of digits or
+# preprocessing, which we could not identify. The kernel, its size and the padding are the paper's
+# because we read them from the authors' code. RMSE is comparable with Table 1 to within these few
+# hundredths. SSIM is not: the paper's degraded SSIM of 0.287 is more
 # than ten times what the same SSIM function gives on these images, with every padding. We could not
 # find a setting of the authors' code that produces it, so this chapter reports SSIM as computed and
 # compares only RMSE with the paper.
@@ -235,7 +249,7 @@ assert within < 2 * processes["blur"].start_noise
 
 # %%
 from lib.metrics import restoration_scores
-from lib.restoration import fourier_inverse, frequencies_kept, restore
+from lib.restoration import fit_linear_restoration, fourier_inverse, frequencies_kept, restore
 from lib.runs import load_trained
 from lib.sampling import predict, sample
 
@@ -245,25 +259,29 @@ chosen = min(val_loss, key=val_loss.get)
 blur_run = load_trained(config.shipped_checkpoint("blur-paper"), weights=chosen)
 n_train_digits = len(load_mnist("train").images)
 images_seen = len(blur_run.history["iter_loss"]) * blur_run.config.batch_size
-paper_steps, paper_batch, paper_train_digits = 700_000, 32, 60_000
+paper_steps, paper_batch, paper_train_digits = 700_000, 64, 60_000  # batches of 32, gradients accumulated over 2
 paper_images = paper_steps * paper_batch
 print(f"blur-paper: epoch {blur_run.epoch}; validation L1 loss: raw weights {val_loss['raw']:.4f}, "
       f"EMA weights {val_loss['ema']:.4f}; using the {chosen} weights")
 print(f"{images_seen:,} training images (each training digit seen {images_seen / n_train_digits:.0f} times); "
-      f"the paper: {paper_steps:,} steps of {paper_batch} = {paper_images:,} images, {paper_images / images_seen:.0f} "
+      f"the paper: {paper_steps:,} steps of {paper_batch} (2 x 32) = {paper_images:,} images, {paper_images / images_seen:.0f} "
       f"times ours (each of its {paper_train_digits:,} training digits seen about {paper_images / paper_train_digits:.0f} times)")
 assert images_seen * 10 <= paper_images  # within the issue's budget: a tenth of the paper's training images or less
 restored = {"test": restore(blur_run.model, blur_run.process, originals, progress=True)}
 
 # %% [markdown]
-# Two yardsticks go beside the network. The **mean training digit**, the same image for every test
+# Three yardsticks go beside the network. The **mean training digit**, the same image for every test
 # digit, knows nothing about the digit at all: a restoration has to beat it to have recovered
-# anything. The **linear (Fourier) restoration** undoes the blur as far as the blurred image itself
-# allows. Blur with circular padding is a circular convolution, so it multiplies the image's 2-D
-# Fourier transform by a fixed factor per frequency (`Blur.transfer_function`);
-# `lib.restoration.fourier_inverse` divides by that factor wherever it is above $10^{-6}$ and keeps the
-# mean elsewhere. No linear restoration can recover a frequency the blur has pushed below float
-# precision; a learned one can fill it in only from what digits in general look like.
+# anything. **Fourier division** undoes the blur where the blurred image still holds the information.
+# Blur with circular padding is a circular convolution, so it multiplies the image's 2-D Fourier
+# transform by a fixed factor per frequency (`Blur.transfer_function`); after 20 steps that factor is
+# below $10^{-6}$ for all but a handful of frequencies, so small that what is left there is buried in
+# rounding (and far below one grey level). `lib.restoration.fourier_inverse` divides by the factor
+# where it is larger and sets every other frequency to zero: it restores what survives and fills in
+# nothing. No restoration can read the lost frequencies from $D(x, T)$; it can only fill them in from
+# what digits have in common. The simplest way to do that is linear: the **fitted affine
+# restoration** (`lib.restoration.fit_linear_restoration`) predicts every pixel from the surviving
+# Fourier coefficients and a constant, by least squares on the training digits.
 
 # %%
 train_mean = load_mnist("train", image_size=cfg.image_size).images.mean(0, keepdim=True)
@@ -271,15 +289,18 @@ process = blur_run.process
 x_T = process.degrade_to(originals, process.T)
 n_kept = frequencies_kept(process, process.T)
 arrays = {"original": to_uint8(originals)[:, 0], **{k: to_uint8(v)[:, 0] for k, v in restored["test"].items()}}
+fit_digits = load_mnist("train", limit=5_000 if SHORT else None, image_size=cfg.image_size).images
+affine = fit_linear_restoration(process, fit_digits, process.T)
 yardsticks = {"mean digit": to_uint8(train_mean.expand_as(originals))[:, 0],
-              "linear": to_uint8(fourier_inverse(process, x_T, process.T).clamp(-1, 1))[:, 0]}
+              "linear": to_uint8(fourier_inverse(process, x_T, process.T).clamp(-1, 1))[:, 0],
+              "affine": to_uint8(affine(x_T).clamp(-1, 1))[:, 0]}
 print(f"frequencies whose factor after {process.T} steps is above 1e-6: {n_kept} of {cfg.image_size ** 2}")
 assert n_kept < 20  # all but a handful of the 1,024 frequencies are lost below float precision
 
 # %% [markdown]
 # The paper's own test script restores whatever folder its `--data_path` names, by default its
-# training digits, and its README leaves the folder open, so we do not know which digits Table 1
-# measured. A network that has seen each digit hundreds of times might restore it from less than it
+# training digits; its data preparation writes separate training and test folders, but its README's
+# test command leaves the folder open, so we do not know which digits Table 1 measured. A network that has seen each digit hundreds of times might restore it from less than it
 # needs for a digit it has never seen. The table therefore also measures our network on the first
 # training digits.
 
@@ -294,7 +315,7 @@ for name, images in yardsticks.items():
 paper_table = {"degraded": (0.287, 0.287), "direct": (0.757, 0.142), "alg2": (0.718, 0.154)}  # (SSIM, RMSE)
 labels = {"degraded": "degraded, D(x, T)", "direct": "direct, R(D(x, T), T)", "alg1": "Algorithm 1",
           "alg2": "Algorithm 2", "mean digit": "yardstick: the mean training digit",
-          "linear": "yardstick: linear (Fourier) restoration"}
+          "linear": "yardstick: Fourier division", "affine": "yardstick: affine, fitted on training digits"}
 display(Table([{"row": labels[k], "RMSE, test": s["rmse"],
                 "RMSE, train": train_scores[k]["rmse"] if k in train_scores else None,
                 "paper RMSE": paper_table.get(k, (None, None))[1],
@@ -305,8 +326,8 @@ display(Table([{"row": labels[k], "RMSE, test": s["rmse"],
                       f"digits and the first {n_table} training digits at 32 pixels, {chosen} weights at epoch "
                       f"{blur_run.epoch} (the paper's FID column needs InceptionV3 and is left out)"))
 
-# %% mystnb={"figure": {"caption": "Eight test digits (top row), fully blurred (second row, nearly flat grey), and brought back by the linear (Fourier) restoration, the network in one call (direct), and the network through Algorithms 1 and 2.", "name": "fig-table1-digits"}} tags=["hide-input"]
-show = {"original": arrays["original"], "degraded": arrays["degraded"], "linear (Fourier)": yardsticks["linear"],
+# %% mystnb={"figure": {"caption": "Eight test digits (top row), fully blurred (second row, nearly flat grey), and brought back by the fitted affine restoration, the network in one call (direct), and the network through Algorithms 1 and 2.", "name": "fig-table1-digits"}} tags=["hide-input"]
+show = {"original": arrays["original"], "degraded": arrays["degraded"], "affine yardstick": yardsticks["affine"],
         "direct": arrays["direct"], "Algorithm 1": arrays["alg1"], "Algorithm 2": arrays["alg2"]}
 fig, axes = plt.subplots(len(show), 1, figsize=(10, 1.45 * len(show)))
 for ax, (label, images) in zip(axes, show.items()):
@@ -341,39 +362,42 @@ def recognised(images_u8: torch.Tensor) -> float:
 ink = {k: arrays[k].float().mean().item() / 255 for k in ("original", "degraded", "direct", "alg1", "alg2")}
 kept = {k: recognised(arrays[k]) for k in ("original", "direct", "alg1", "alg2")}
 kept["linear"] = recognised(yardsticks["linear"])
+kept["affine"] = recognised(yardsticks["affine"])
 display(Table([{"row": labels.get(k, k), "mean pixel level (0 to 1)": ink.get(k), "recognised as the original digit": kept.get(k)}
-               for k in ("original", "degraded", "linear", "direct", "alg1", "alg2")],
+               for k in ("original", "degraded", "linear", "affine", "direct", "alg1", "alg2")],
               formats={"mean pixel level (0 to 1)": ".4f", "recognised as the original digit": ".1%"},
               caption=f"Ink kept and digits recognised by the book's classifier, first {n_table} test digits"))
 
 # %% [markdown]
 # What the tables show:
 #
-# - **The network recovers something, but much less than the paper's.** Its direct restoration is
-#   closer to the digits than both yardsticks, so it has learned more than the mean digit and more
-#   than any linear inverse of the blur, and the classifier recognises the original digit in about a
-#   third of them, against fewer than one in ten of the linear restorations (chance is one in ten);
-#   but its RMSE stays far above the
-#   paper's 0.142, and the figure shows why: the restorations are blurry, and many have become a
-#   different digit. Our budget is the paper's divided by the factor printed above, and our network is
-#   the small coursework CNN, not a U-Net; this chapter cannot say how much of the gap each accounts
-#   for.
-# - **Training digits are not restored better than test digits**, so at our budget the network has not
-#   memorised its training set; whether the paper's 0.142 was measured on training digits, which its
+# - **By RMSE, the network loses to a linear fit.** Its direct restoration beats the mean digit and
+#   Fourier division, but the affine restoration fitted on training digits scores a lower RMSE still,
+#   and the paper's 0.142 is far below both. The classifier tells a different story: it recognises
+#   the original digit in about a third of the network's restorations, and in only about one in ten
+#   of the affine ones, which is chance. The affine fit wins on RMSE with a blurry blob of the right
+#   size and brightness in the right place (the figure); the network draws digit-like strokes, the
+#   right digit about a third of the time, and pays in RMSE for the wrong strokes and for ink it leaves
+#   out. Our budget is the paper's divided by the factor printed above, and our network is the small
+#   coursework CNN, not a U-Net; this chapter cannot say how much of the gap each accounts for.
+# - **Training digits are restored only slightly better than test digits** (relative to how far
+#   their blurred versions are from them; printed below), so at our budget the network has memorised
+#   little of its training set; whether the paper's 0.142 was measured on training digits, which its
 #   network saw hundreds of times, remains open.
 # - **The sampling algorithms score worse than one direct call**, worse even than the mean digit, and
 #   Algorithm 1 worst. The paper found the same order between Algorithm 2 and one call, with a far
-#   smaller gap (0.154 against 0.142). RMSE rewards the average of the digits a blurred
-#   image could have come from, which is what one call of a network trained with a pixel loss returns;
-#   the algorithms instead walk down the steps and commit to sharper strokes, and a sharp stroke in the
-#   wrong place costs more than a blurry one.
-# - **Algorithm 1 loses the ink; Algorithm 2 cannot.** Blur keeps an image's mean, so
-#   $D(\hat x_0, s-1)$ has the mean of the network's guess, and Algorithm 1 replaces the image's ink by
-#   the guess's at every step. The network's guesses hold about a third less ink than the digits (the
-#   direct row), and over the 20 steps the loss compounds: most of Algorithm 1's results fade to nearly
-#   black. Algorithm 2's update $x_s - D(\hat x_0, s) + D(\hat x_0, s-1)$ adds and removes the same
-#   mean, so it keeps the blurred image's ink, which is the original's: the ink table shows it to
-#   within a thousandth (the final clamp to the pixel range removes a little).
+#   smaller gap (0.154 against 0.142). One call of a network trained with the L1 loss returns, pixel by
+#   pixel, the median of the digits a blurred image could have come from: where a stroke is uncertain
+#   the median is background, which is why the direct row holds a third less ink than the digits, and
+#   why it is a cautious guess that RMSE rewards. Algorithm 2 instead walks down the steps and commits
+#   to sharper strokes, and a sharp stroke in the wrong place costs more than a faint one.
+# - **Algorithm 1 loses the ink; Algorithm 2 keeps it.** Blur with circular padding keeps an image's
+#   mean, so $D(\hat x_0, s-1)$ has the mean of the network's guess, and Algorithm 1 replaces the
+#   image's ink by the guess's at every step: it ends with about a third of the digit's ink, and many
+#   of its outputs look alike (the figure). Algorithm 2's update $x_s - D(\hat x_0, s) + D(\hat x_0, s-1)$
+#   adds and removes the same mean, so it keeps the blurred image's ink, which is the original's,
+#   exactly until the final clamp to the pixel range, which removes a little: the ink table agrees to
+#   within a thousandth.
 # - SSIM orders the rows as RMSE does for the network, but its values do not resemble the paper's
 #   column; as shown above, not even the paper's degraded SSIM reproduces.
 
@@ -382,15 +406,20 @@ rmse_of = {k: s["rmse"] for k, s in scores.items()}
 print("RMSE on test digits: " + ", ".join(f"{k} {v:.3f}" for k, v in rmse_of.items()))
 assert rmse_of["direct"] < min(rmse_of["mean digit"], rmse_of["linear"]) - 0.005  # beats both yardsticks
 assert rmse_of["direct"] > paper_table["direct"][1] + 0.05  # but stays far above the paper's 0.142
-assert abs(train_scores["direct"]["rmse"] - rmse_of["direct"]) < 0.01  # training digits: no better
+relative = {"test": rmse_of["direct"] / rmse_of["degraded"],
+            "train": train_scores["direct"]["rmse"] / train_scores["degraded"]["rmse"]}
+print("direct RMSE / degraded RMSE: " + ", ".join(f"{k} digits {v:.3f}" for k, v in relative.items()))
+assert 0 <= relative["test"] - relative["train"] < 0.06  # training digits: only slightly better
+assert rmse_of["affine"] < rmse_of["direct"] - 0.02  # the fitted affine restoration wins on RMSE ...
 assert rmse_of["direct"] < rmse_of["alg2"] < rmse_of["alg1"]  # one call beats Algorithm 2, which beats 1
 assert rmse_of["alg2"] > rmse_of["mean digit"]  # the algorithms do worse than the mean digit
 print("recognised: " + ", ".join(f"{k} {v:.1%}" for k, v in kept.items()))
 assert kept["original"] > 0.95  # the resizing to 28 pixels leaves the measurement meaningful
 assert 0.25 < kept["direct"] < 0.45 and kept["linear"] < 0.1  # about a third, against below chance
+assert kept["affine"] < 0.2 and kept["direct"] > 2 * kept["affine"]  # ... and recognisably loses on identity
 assert abs(ink["alg2"] - ink["original"]) < 0.002 and abs(ink["degraded"] - ink["original"]) < 0.002  # ink kept
 assert 0.6 < ink["direct"] / ink["original"] < 0.75  # the guesses hold about a third less ink
-assert ink["alg1"] < 0.6 * ink["original"]  # Algorithm 1 loses much of it
+assert 0.2 < ink["alg1"] / ink["original"] < 0.45  # Algorithm 1 ends with about a third of it
 assert scores["direct"]["ssim"] > scores["alg2"]["ssim"] and scores["direct"]["ssim"] > scores["alg1"]["ssim"]
 
 # %% [markdown]
@@ -429,7 +458,7 @@ viz.jshtml(viz.animate(frames, [f"s = {t}" for t in ts], nrow=n_traj,
 # To generate, the sampler starts from the fitted mixture instead of a blurred test digit. A start
 # without noise is a constant image, and the network is deterministic: eight copies of one start come
 # back as eight copies of one image. With the start noise (standard deviation 0.002 on the $[-1, 1]$
-# scale, about a quarter of one grey level) the copies come back different: the restoration amplifies
+# scale, about a quarter of one grey level) some copies come back different: the restoration amplifies
 # differences far below what the eye sees in the start. The cell uses the `blur-paper` network, trained
 # for restoration at 32 pixels; its generations are not yet digits (the figure), and how well cold
 # diffusion generates is measured on the generation runs when they are trained.
@@ -465,15 +494,18 @@ assert spread[f"start noise {noise_std}"] > 0.1
 # - Cold diffusion trains a restoration $R(D(x, t), t) \approx x$ ({eq}`eq-cold-loss`) for any
 #   degradation $D$; the library's cold processes share DDPM's training loop, checkpoints and sampler.
 # - Algorithm 2 ({eq}`eq-cold-sampling`) moves the sample by the difference of two degradations of
-#   $\hat x_0$, which cancels much of the restoration's error; Algorithm 1 does not.
+#   $\hat x_0$, which according to the paper cancels much of the restoration's error; here, with a weak
+#   restoration network, both algorithms score worse than one direct call.
 # - The paper's MNIST blur (32 pixels, $11 \times 11$, standard deviation 7, 20 steps, circular
-#   padding), read from the authors' code, matches Table 1's degraded RMSE, as any blur that flattens
-#   a digit to its mean would; its SSIM column does not reproduce.
-# - On Table 1, our small CNN at a small fraction of the paper's training images beats the mean digit
-#   and the best linear inverse of the blur, but stays far from the paper's RMSE; one network call
-#   beats both sampling algorithms in RMSE, Algorithm 2 beats Algorithm 1, and training digits are
-#   restored no better than test digits. Algorithm 2 keeps the blurred image's ink exactly; Algorithm 1
-#   loses it step by step.
+#   padding), read from the authors' code, matches Table 1's degraded RMSE on our first test digits, as
+#   any blur that flattens a digit to its mean would; on the whole test set no flat image reaches the
+#   paper's value, and its SSIM column does not reproduce.
+# - On Table 1, our small CNN at 1/81 of the paper's training images beats the mean digit and Fourier
+#   division, but not an affine restoration fitted on training digits, and stays far from the paper's
+#   RMSE; it recognisably restores about a third of the digits, the affine fit almost none. One network
+#   call beats both sampling algorithms in RMSE, Algorithm 2 beats Algorithm 1, and training digits are
+#   restored only slightly better than test digits. Algorithm 2 keeps the blurred image's ink (exactly,
+#   before the final clamp); Algorithm 1 loses it step by step.
 # - Without start noise, generation from one start gives one image every time; a noise of a quarter
 #   of a grey level is enough to make them differ.
 # - Generation starts from a mixture fitted to the fully degraded training images, plus noise.

@@ -53,9 +53,10 @@ def _kept(process: Blur, t: int, threshold: float) -> tuple[torch.Tensor, torch.
 def fourier_inverse(process: Blur, x_t: torch.Tensor, t: int, threshold: float = 1e-6) -> torch.Tensor:
     """Undo a circular blur where it can be undone: divide the 2-D Fourier transform of ``x_t``
     (N, C, H, W) by the blur's transfer function wherever its magnitude exceeds ``threshold``, and set
-    every other frequency to 0 (information there is below what float arithmetic keeps). With every
-    frequency kept this inverts D(., t) exactly; with few, it is the best any *linear* restoration
-    can do from what survives, a yardstick for a learned one. Returns float32, model range, unclipped."""
+    every other frequency to 0 (a pseudo-inverse). With every frequency kept this inverts D(., t)
+    exactly; with few, it restores what survives and fills in nothing, a yardstick for a learned
+    restoration (:func:`fit_linear_restoration` fills in the rest from training images, linearly).
+    Returns float32, model range, unclipped."""
     h, keep = _kept(process, t, threshold)
     spectrum = torch.fft.fft2(x_t.double())
     restored = torch.where(keep, spectrum / torch.where(keep, h, torch.ones_like(h)), torch.zeros_like(spectrum))
@@ -65,3 +66,32 @@ def fourier_inverse(process: Blur, x_t: torch.Tensor, t: int, threshold: float =
 def frequencies_kept(process: Blur, t: int, threshold: float = 1e-6) -> int:
     """How many of the image's H x W Fourier frequencies :func:`fourier_inverse` restores at step t."""
     return int(_kept(process, t, threshold)[1].sum())
+
+
+def _kept_coefficients(process: Blur, x_t: torch.Tensor, t: int, threshold: float) -> torch.Tensor:
+    """The real and imaginary parts of the kept Fourier coefficients of single-channel ``x_t``, and a 1."""
+    _, keep = _kept(process, t, threshold)
+    coeffs = torch.fft.fft2(x_t[:, 0].double())[:, keep]
+    return torch.cat([coeffs.real, coeffs.imag, torch.ones(x_t.shape[0], 1, dtype=torch.float64)], dim=1)
+
+
+def fit_linear_restoration(process: Blur, x0_train: torch.Tensor, t: int, threshold: float = 1e-6):
+    """The best affine restoration of D(., t) for ``x0_train`` (N, 1, H, W, model range) in the least-
+    squares sense: pixels from the kept Fourier coefficients of D(x, t) (:func:`frequencies_kept`) and
+    a constant, fitted on the training images. Unlike :func:`fourier_inverse` it fills in the lost
+    frequencies with what training digits have in common there. Returns ``restore(x_t)`` -> float32
+    images (model range, unclipped)."""
+    if x0_train.ndim != 4 or x0_train.shape[1] != 1:
+        raise ValueError(f"x0_train must have shape (N, 1, H, W), got {tuple(x0_train.shape)}")
+    features = _kept_coefficients(process, process.degrade_to(x0_train, t), t, threshold)
+    if features.shape[0] < features.shape[1]:
+        raise ValueError(f"{features.shape[0]} training images cannot fit {features.shape[1]} coefficients; "
+                         f"give at least as many images")
+    targets = x0_train.flatten(1).double()
+    weights = torch.linalg.lstsq(features, targets).solution
+
+    def restore_linear(x_t: torch.Tensor) -> torch.Tensor:
+        out = _kept_coefficients(process, x_t, t, threshold) @ weights
+        return out.reshape(x_t.shape).float()
+
+    return restore_linear

@@ -100,3 +100,23 @@ def test_sample_draws_cold_checkpoints_at_their_size_with_their_samplers(cold_ch
     code, _, err = run(sample_cli, [str(cold_checkpoint), "--n", "1", "--seed", "0", "--out", str(tmp_path / "x.npz"),
                                     "--sampler", "ddim"], capsys)
     assert code != 0 and "no sampler 'ddim'" in err and "alg1, alg2" in err
+
+
+def test_fitted_linear_restoration_is_exact_when_nothing_is_lost_and_beats_the_pseudo_inverse_otherwise():
+    from lib.degradations import Blur
+    from lib.restoration import fit_linear_restoration, fourier_inverse
+
+    g = torch.Generator().manual_seed(0)
+    light = Blur(T=1, kernel_size=3, std=0.5, image_size=8, padding="circular")  # keeps every frequency
+    train, test = torch.rand(400, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
+    restore_lin = fit_linear_restoration(light, train, 1)
+    assert torch.allclose(restore_lin(light.degrade_to(test, 1)), test, atol=1e-4)
+    # heavy blur: the pseudo-inverse leaves lost frequencies at 0, the fit fills in their training mean
+    heavy = Blur(T=20, kernel_size=5, std=3.0, image_size=8, padding="circular")
+    shapes = torch.zeros(400, 1, 8, 8)
+    shapes[:, :, 2:6, 2:6] = torch.rand(400, 1, 1, 1, generator=g)  # squares of random brightness
+    x_t = heavy.degrade_to(shapes[:50], 20)
+    fitted = fit_linear_restoration(heavy, shapes[50:], 20)(x_t)
+    assert (fitted - shapes[:50]).pow(2).mean() < 0.5 * (fourier_inverse(heavy, x_t, 20) - shapes[:50]).pow(2).mean()
+    with pytest.raises(ValueError, match="cannot fit"):
+        fit_linear_restoration(light, train[:10], 1)
