@@ -27,8 +27,8 @@
 #
 # ```{note}
 # This chapter is being written: its runs train one after another on a 2-core CPU (the status table
-# below is computed from the checkpoints in the repository). The comparisons are added as the runs
-# finish; until then the page shows the plan.
+# below is computed from the checkpoints in the repository). The first comparison, the default
+# against an average of its weights, is below; the others are added as their runs finish.
 # ```
 
 # %%
