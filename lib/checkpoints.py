@@ -7,6 +7,7 @@ checkpoint lives in :mod:`lib.runs`; this module only moves bytes and checks the
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -33,12 +34,22 @@ def snapshot_path(run_dir: str | os.PathLike, epoch: int) -> Path:
 def save_atomically(obj, path: str | os.PathLike, fsync: bool = True) -> Path:
     """``torch.save`` through a unique temporary file in the same folder, then rename: readers never
     see a partial file, and concurrent writers never share a temporary file."""
+    return _replace_atomically(path, lambda f: torch.save(obj, f), fsync)
+
+
+def save_json_atomically(obj, path: str | os.PathLike) -> Path:
+    """Write ``obj`` as indented JSON (a results record), atomically as :func:`save_atomically` does."""
+    text = (json.dumps(obj, indent=1) + "\n").encode()
+    return _replace_atomically(path, lambda f: f.write(text), fsync=False)
+
+
+def _replace_atomically(path: str | os.PathLike, write, fsync: bool) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoints import resolve_checkpoint_path, read_checkpoint
+from .checkpoints import read_checkpoint, resolve_checkpoint_path, save_json_atomically
 from .classifier import LoadedClassifier, load_classifier
 from .data import to_uint8
 from .runs import load_trained
@@ -51,21 +51,23 @@ def read_record(path: str | os.PathLike) -> dict:
     return record
 
 
-def write_record(record: dict, path: Path) -> None:
-    """Write ``record`` atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, path)
-
-
-def score_entry(images: torch.Tensor, classifier: LoadedClassifier, seed: int, data_root=None) -> dict:
-    """The record fields of one scored set of uint8 images: :data:`SCORES` and the class histogram."""
+def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedClassifier, seed: int,
+                   data_root=None) -> dict:
+    """Draw one set of samples (``draw()`` returns them in the model range), time it, score it
+    (:data:`SCORES` and the class histogram), append the entry ``key`` + scores + timing to ``record``
+    and write the record to ``out`` at once; return the entry."""
     from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
 
+    t0 = time.perf_counter()
+    images = to_uint8(draw())
+    seconds = time.perf_counter() - t0
     scores = score(images, classifier, data_root=data_root, seed=seed)
     counts = torch.bincount(ClassifierFeatures(classifier.model, "logits")(images).argmax(1), minlength=10)
-    return {**{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist()}
+    entry = {**key, **{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist(),
+             "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()}
+    record["entries"].append(entry)
+    save_json_atomically(record, out)
+    return entry
 
 
 def open_record(out: Path, header: dict) -> dict:
@@ -99,29 +101,24 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
     protocol = _protocol(n, step, steps, classifier)
     out = Path(out)
     record = open_record(out, {"run": state["config"]["name"], "protocol": protocol})
+    # "auto" means the EMA weights when the run kept them (as lib.runs.load_trained resolves it), so a
+    # set already scored is skipped without loading its weights; "ema" of a run without is load_trained's error
+    kept_ema = state.get("ema") is not None
+    resolved = list(dict.fromkeys("ema" if w == "ema" or (w == "auto" and kept_ema) else "raw" for w in weights))
     done = {(e["epoch"], e["weights"], e["set"]) for e in record["entries"]}
     last = max(epochs)
-    todo = []
-    for epoch in sorted(set(epochs)):
-        for w in weights:
-            for s in range(final_sets if epoch == last else 1):
-                todo.append((epoch, w, s))
+    todo = [(epoch, w, s) for epoch in sorted(set(epochs)) for w in resolved
+            for s in range(final_sets if epoch == last else 1) if (epoch, w, s) not in done]
     for epoch, w, s in tqdm(todo, desc=f"scoring {record['run']}", disable=not progress):
         loaded = load_trained(ckpt, epoch=epoch, weights=w)
-        if (epoch, loaded.weights, s) in done:
-            continue
         shape = (1, loaded.config.image_size, loaded.config.image_size)
-        t0 = time.perf_counter()
-        images = to_uint8(sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(s),
-                                        image_shape=shape, step=step, steps=steps, precision="fp32"))
-        seconds = time.perf_counter() - t0
-        record["entries"].append({"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n,
-                                  **score_entry(images, classifier, s, data_root),
-                                  "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()})
-        done.add((epoch, loaded.weights, s))
-        write_record(record, out)
-        log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {record['entries'][-1]['fid']:.2f}, "
-            f"{seconds:.0f} s of sampling -> {out}")
+        entry = add_scored_set(
+            record, out, {"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n},
+            lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(s),
+                                  image_shape=shape, step=step, steps=steps, precision="fp32"),
+            classifier, s, data_root)
+        log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {entry['fid']:.2f}, "
+            f"{entry['sample_seconds']:.0f} s of sampling -> {out}")
     return record
 
 

@@ -10,15 +10,13 @@ command line (:mod:`lib.cli.sweep_samplers`).
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from .classifier import LoadedClassifier, load_classifier
-from .data import to_uint8
-from .epoch_scores import open_record, score_entry, write_record
+from .epoch_scores import add_scored_set, open_record
 from .runs import load_trained
 from .sampling import sample_images
 
@@ -58,13 +56,11 @@ def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: lis
     shape = (1, loaded.config.image_size, loaded.config.image_size)
     for name, k in tqdm(todo, desc=f"samplers of {loaded.config.name}", disable=not progress):
         step, options = SAMPLERS[name]
-        t0 = time.perf_counter()
-        images = to_uint8(sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(seed),
-                                        image_shape=shape, step=step, steps=k, precision="fp32", **options))
-        seconds = time.perf_counter() - t0
-        record["entries"].append({"sampler": name, "steps": k, **score_entry(images, classifier, seed, data_root),
-                                  "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()})
-        write_record(record, out)
-        log(f"{loaded.config.name}, {name} with {k} steps: FID {record['entries'][-1]['fid']:.2f}, "
-            f"{seconds:.0f} s -> {out}")
+        entry = add_scored_set(
+            record, out, {"sampler": name, "steps": k},
+            lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(seed),
+                                  image_shape=shape, step=step, steps=k, precision="fp32", **options),
+            classifier, seed, data_root)
+        log(f"{loaded.config.name}, {name} with {k} steps: FID {entry['fid']:.2f}, "
+            f"{entry['sample_seconds']:.0f} s -> {out}")
     return record

@@ -60,3 +60,38 @@ def run_cli(module, argv, capsys):
 @pytest.fixture
 def fake_mnist(tmp_path):
     return make_fake_mnist(tmp_path / "data")
+
+
+def save_untrained_classifier(path):
+    """The book's classifier architecture, untrained (seed 0), saved at ``path``: scores computed on
+    its features are deterministic, which is all the scoring tests need."""
+    from lib.classifier import MNISTClassifier, save_classifier
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = MNISTClassifier()
+    return save_classifier(net, {"test_accuracy": 0.0}, path)
+
+
+def make_scoring_run(root, **changes):
+    """A tiny default-configuration run (T = 10, fp32) trained on a fake MNIST in ``root``, with
+    ``changes``, and an untrained classifier: returns (run folder, data root, classifier path)."""
+    from lib.configs import get_config
+    from lib.training import train
+
+    data = make_fake_mnist(root / "data")
+    cfg = get_config("default", **{"T": 10, "batch_size": 64, "sample_epochs": (), "precision": "fp32", **changes})
+    train(cfg, root / "run", data_root=data, progress=False, log=lambda m: None)
+    return root / "run", data, save_untrained_classifier(root / "cls.pt")
+
+
+@pytest.fixture
+def scoring_setup(tiny_run, tmp_path, monkeypatch):
+    """The requesting module's ``tiny_run`` (from :func:`make_scoring_run`) with its classifier loaded
+    and the feature cache in a temporary folder."""
+    from lib import metrics
+    from lib.classifier import load_classifier
+
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    run, data, cls = tiny_run
+    return run, data, load_classifier(cls)

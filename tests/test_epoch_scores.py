@@ -5,39 +5,24 @@ import json
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import make_scoring_run, run_cli
 
 from lib import epoch_scores, metrics
-from lib.classifier import MNISTClassifier, load_classifier, save_classifier
 from lib.cli import score_epochs as cli_score
-from lib.configs import get_config
 from lib.data import to_uint8
 from lib.epoch_scores import RecordError, entries, read_record, score_epochs
 from lib.runs import load_trained
 from lib.sampling import sample_images
-from lib.training import train
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from conftest import make_fake_mnist
-
-    root = tmp_path_factory.mktemp("scores")
-    data = make_fake_mnist(root / "data")
-    cfg = get_config("default", T=10, batch_size=64, epochs=2, sample_epochs=(), snapshot_epochs=(1,),
-                     ema_decay=0.9, precision="fp32")
-    train(cfg, root / "run", data_root=data, progress=False, log=lambda m: None)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = MNISTClassifier()
-    return root / "run", data, save_classifier(net, {"test_accuracy": 0.0}, root / "cls.pt")
+    return make_scoring_run(tmp_path_factory.mktemp("scores"), epochs=2, snapshot_epochs=(1,), ema_decay=0.9)
 
 
 @pytest.fixture
-def setup(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
-    run, data, cls = tiny_run
-    return run, data, load_classifier(cls)
+def setup(scoring_setup):
+    return scoring_setup
 
 
 def test_each_entry_is_the_score_of_that_epochs_samples_with_seed_equal_to_the_set(setup, tmp_path):

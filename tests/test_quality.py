@@ -5,11 +5,11 @@ import json
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_cli, save_untrained_classifier
 
 from lib import metrics
 from lib.checkpoints import read_checkpoint
-from lib.classifier import MNISTClassifier, load_classifier, save_classifier
+from lib.classifier import load_classifier
 from lib.data import load_mnist, to_uint8
 from lib.cli import bench
 from lib.quality import quality, train_for_minutes
@@ -20,10 +20,7 @@ from lib.sampling import sample_images
 @pytest.fixture
 def classifier(tmp_path, monkeypatch):
     monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = MNISTClassifier()
-    return load_classifier(save_classifier(net, {"test_accuracy": 0.0}, tmp_path / "cls.pt"))
+    return load_classifier(save_untrained_classifier(tmp_path / "cls.pt"))
 
 
 def test_a_timed_run_stops_at_its_budget_and_extends_where_it_stopped(tmp_path, fake_mnist):

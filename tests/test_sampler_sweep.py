@@ -3,39 +3,25 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import make_scoring_run, run_cli
 
 from lib import metrics
-from lib.classifier import MNISTClassifier, load_classifier, save_classifier
 from lib.cli import sweep_samplers as cli_sweep
-from lib.configs import get_config
 from lib.data import to_uint8
 from lib.epoch_scores import RecordError
 from lib.runs import load_trained
 from lib.sampler_sweep import sweep_samplers
 from lib.sampling import sample_images
-from lib.training import train
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from conftest import make_fake_mnist
-
-    root = tmp_path_factory.mktemp("sweep")
-    data = make_fake_mnist(root / "data")
-    cfg = get_config("default", T=10, batch_size=64, epochs=1, sample_epochs=(), precision="fp32")
-    train(cfg, root / "run", data_root=data, progress=False, log=lambda m: None)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = MNISTClassifier()
-    return root / "run", data, save_classifier(net, {"test_accuracy": 0.0}, root / "cls.pt")
+    return make_scoring_run(tmp_path_factory.mktemp("sweep"), epochs=1)
 
 
 @pytest.fixture
-def setup(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
-    run, data, cls = tiny_run
-    return run, data, load_classifier(cls)
+def setup(scoring_setup):
+    return scoring_setup
 
 
 def sweep(setup, out, samplers, steps, **kw):

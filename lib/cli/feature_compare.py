@@ -12,7 +12,6 @@ on disk, so an interrupted run loses only the set it was computing.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import cli, config, inception, metrics
+from ..checkpoints import save_json_atomically
 from ..classifier import load_classifier
 from ..data import load_mnist, to_uint8
 from ..probes import probe_sets
@@ -87,11 +87,7 @@ def main(argv=None) -> int:
     record["seconds"] = round(time.time() - start, 1)
     record["command"] = "python -m lib.feature_compare " + " ".join(
         arg for arg in (argv if argv is not None else sys.argv[1:]))
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, out)
+    out = save_json_atomically(record, a.out)
     for name, s in record["sets"].items():
         print(f"{name:<24} FID classifier {s['fid_classifier']:10.2f}   FID InceptionV3 {s['fid_inception']:10.2f}")
     print(f"wrote {out}")
