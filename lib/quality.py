@@ -55,9 +55,14 @@ def train_for_minutes(config: str | TrainConfig, minutes: float, out_dir: str | 
     return out_dir / CHECKPOINT_NAME
 
 
-def _train_size(config: TrainConfig, data_root) -> int:
-    n = len(load_mnist("train", root=data_root).labels)
-    return n if config.train_limit is None else min(n, config.train_limit)
+def _epochs_done(state: dict) -> float:
+    """Epochs a checkpoint has trained, with the finished part of an epoch a time budget interrupted
+    (its batch counter over the batches of its permutation of the training set)."""
+    partial = state.get("partial")
+    if partial is None:
+        return float(state["epoch"])
+    batches = math.ceil(len(partial["perm"]) / state["config"]["batch_size"])
+    return state["epoch"] + partial["batch"] / batches
 
 
 def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: int | None = None,
@@ -88,7 +93,7 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
     return {
         "config": run.config.name, "network": run.config.network, "weights": run.weights,
         "train_minutes": round(state.get("train_seconds", sum(run.history["epoch_seconds"])) / 60, 2),
-        "epochs": round(steps_done / math.ceil(_train_size(run.config, data_root) / run.config.batch_size), 2),
+        "epochs": round(_epochs_done(state), 2),
         "steps": steps_done,
         "n": n, "sampler": step or "default", "sample_steps": steps or run.process.T,
         "sample_seconds": round(sample_s, 1), "threads": torch.get_num_threads(),
