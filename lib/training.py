@@ -5,6 +5,11 @@ training split and writes ``RUN/checkpoint.pt`` atomically after every epoch. A 
 model, the optimiser, every random generator's state, the EMA weights (if kept) and the whole
 history, so ``train(..., resume=True)`` continues bit for bit where a stopped run was. A wall-clock
 budget (``minutes``) stops a run at a step boundary with a checkpoint that resumes mid-epoch.
+
+Training time is the sum of the steps' wall times, measured by :class:`StepClock`: a step during
+which the process was stopped (``kill -STOP``, Ctrl-Z) counts as long as the step before it, so a
+paused run's budget and epoch times hold only the time it computed. (A suspended laptop needs no such
+care: Linux's monotonic clock does not advance while the machine sleeps.)
 """
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import dataclasses
 import itertools
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -27,6 +34,53 @@ from .ema import ema_copy, update_ema, warmup_decay
 from .precision import resolve_precision
 from .processes import training_loss
 from .sampling import sample, sample_images
+
+
+class StepClock:
+    """Wall time of training steps, leaving out any time the process spent stopped.
+
+    A stopped process cannot see SIGSTOP, but it receives SIGCONT when it resumes; a step that saw one
+    is counted as long as the last step that did not (zero if there was none), and ``pauses`` counts
+    them. Use as a context manager around the loop (it installs the SIGCONT handler in the main thread
+    and restores the previous one); ``step()`` returns the seconds since the last call to count."""
+
+    def __init__(self):
+        self.pauses, self._resumed, self._last_dt = 0, 0, {}
+        self._t = time.perf_counter()
+        self._seen = 0
+        self._previous, self._installed = None, False
+
+    def _on_cont(self, signum, frame):
+        self._resumed += 1
+        if callable(self._previous):
+            self._previous(signum, frame)
+
+    def __enter__(self):
+        self._installed = hasattr(signal, "SIGCONT") and threading.current_thread() is threading.main_thread()
+        if self._installed:
+            self._previous = signal.signal(signal.SIGCONT, self._on_cont)
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:
+            signal.signal(signal.SIGCONT, self._previous if self._previous is not None else signal.SIG_DFL)
+        return False
+
+    def start(self) -> None:
+        """Start timing a step."""
+        self._t, self._seen = time.perf_counter(), self._resumed
+
+    def step(self, kind: str = "train") -> float:
+        """Seconds the step started by :meth:`start` computed for; a stopped step counts as long as the
+        last unstopped step of the same ``kind``."""
+        dt = time.perf_counter() - self._t
+        if self._resumed != self._seen:
+            self.pauses += 1
+            dt = self._last_dt.get(kind, 0.0)
+        else:
+            self._last_dt[kind] = dt
+        return dt
 
 
 def new_history() -> dict:
@@ -193,80 +247,84 @@ def train(
         n = train_images.shape[0]
         n_batches = math.ceil(n / config.batch_size)
         model.train()
-        for epoch in range(start_epoch + 1, config.epochs + 1):
-            if partial is not None:  # finish the epoch a time budget interrupted
-                perm, first, losses, epoch_s = partial["perm"], partial["batch"], partial["losses"], partial["seconds"]
-                partial = None
-            else:
-                perm, first, losses, epoch_s = torch.randperm(n, generator=generator), 0, [], 0.0
-            out_of_time = False
-            bar = tqdm(range(first, n_batches), desc=f"{config.name} epoch {epoch}/{config.epochs}",
-                       disable=not progress, leave=False, initial=first, total=n_batches)
-            for b in bar:
-                t_step = time.perf_counter()
-                idx = perm[b * config.batch_size:(b + 1) * config.batch_size].to(device)
-                label = None
-                if conditional:
-                    label = train_labels[idx]
-                    if config.label_dropout > 0:
-                        drop = torch.rand(idx.shape[0], generator=generator).to(device) < config.label_dropout
-                        label = torch.where(drop, torch.full_like(label, -1), label)
-                decay = config.ema_decay
-                if decay is not None and config.ema_warmup:
-                    decay = warmup_decay(decay, step)
-                losses.append(train_step(model, optimizer, process, train_images[idx], generator, config.loss,
-                                         precision, label, ema_model, decay))
-                step += 1
-                dt = time.perf_counter() - t_step
-                epoch_s += dt
-                trained_s += dt
-                if b % 20 == 0:
-                    bar.set_postfix(loss=f"{losses[-1]:.4f}")
-                if budget_s is not None and trained_s >= budget_s and b + 1 < n_batches:
-                    out_of_time = True
+        with StepClock() as clock:
+            for epoch in range(start_epoch + 1, config.epochs + 1):
+                if partial is not None:  # finish the epoch a time budget interrupted
+                    perm, first, losses, epoch_s = partial["perm"], partial["batch"], partial["losses"], partial["seconds"]
+                    partial = None
+                else:
+                    perm, first, losses, epoch_s = torch.randperm(n, generator=generator), 0, [], 0.0
+                out_of_time = False
+                bar = tqdm(range(first, n_batches), desc=f"{config.name} epoch {epoch}/{config.epochs}",
+                           disable=not progress, leave=False, initial=first, total=n_batches)
+                for b in bar:
+                    clock.start()
+                    idx = perm[b * config.batch_size:(b + 1) * config.batch_size].to(device)
+                    label = None
+                    if conditional:
+                        label = train_labels[idx]
+                        if config.label_dropout > 0:
+                            drop = torch.rand(idx.shape[0], generator=generator).to(device) < config.label_dropout
+                            label = torch.where(drop, torch.full_like(label, -1), label)
+                    decay = config.ema_decay
+                    if decay is not None and config.ema_warmup:
+                        decay = warmup_decay(decay, step)
+                    losses.append(train_step(model, optimizer, process, train_images[idx], generator, config.loss,
+                                             precision, label, ema_model, decay))
+                    step += 1
+                    dt = clock.step()
+                    epoch_s += dt
+                    trained_s += dt
+                    if b % 20 == 0:
+                        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+                    if budget_s is not None and trained_s >= budget_s and b + 1 < n_batches:
+                        out_of_time = True
+                        break
+                bar.close()
+                if out_of_time:
+                    checkpoint(epoch - 1, {"perm": perm, "batch": b + 1, "losses": losses, "seconds": epoch_s})
+                    log(f"time budget of {config.minutes} minutes reached in epoch {epoch} at batch {b + 1} of "
+                        f"{n_batches} (step {step}); resumable checkpoint -> {ckpt_path}")
                     break
-            bar.close()
-            if out_of_time:
-                checkpoint(epoch - 1, {"perm": perm, "batch": b + 1, "losses": losses, "seconds": epoch_s})
-                log(f"time budget of {config.minutes} minutes reached in epoch {epoch} at batch {b + 1} of "
-                    f"{n_batches} (step {step}); resumable checkpoint -> {ckpt_path}")
-                break
-            history["iter_loss"].extend(losses)
-            history["epoch"].append(epoch)
-            history["train_loss"].append(sum(losses) / len(losses))
-            t_eval = time.perf_counter()
-            history["train_seconds"].append(trained_s)
-            history["val_loss"].append(
-                validation_loss(model, process, val_set.images, config, precision, device, val_labels))
-            if ema_model is not None:
-                history.setdefault("val_loss_ema", []).append(
-                    validation_loss(ema_model, process, val_set.images, config, precision, device, val_labels))
-            if epoch in config.sample_epochs or epoch == config.epochs:
-                history["grid_epochs"].append(epoch)
-                history["grids"].append(sample_grid(model, process, config, precision, device))
+                history["iter_loss"].extend(losses)
+                history["epoch"].append(epoch)
+                history["train_loss"].append(sum(losses) / len(losses))
+                clock.start()
+                history["train_seconds"].append(trained_s)
+                history["val_loss"].append(
+                    validation_loss(model, process, val_set.images, config, precision, device, val_labels))
                 if ema_model is not None:
-                    history.setdefault("grids_ema", []).append(
-                        sample_grid(ema_model, process, config, precision, device))
-            # an epoch's wall time: its training steps, validation and grids (not scoring or snapshots)
-            history["epoch_seconds"].append(epoch_s + time.perf_counter() - t_eval)
-            if epoch in config.metric_epochs:
-                history["metric_epochs"].append(epoch)
-                history["metrics"].append(sample_metrics(ema_model or model, process, config, precision, device,
-                                                         classifier, data_root))
-            if epoch in config.snapshot_epochs and epoch != config.epochs:  # written once, never rewritten
-                save_checkpoint(snapshot_path(out_dir, epoch), {
-                    "format": SNAPSHOT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
-                    "epoch": epoch, "model": model.state_dict(),
-                    "ema": ema_model.state_dict() if ema_model is not None else None})
-            checkpoint(epoch)
-            scores = (f", FID {history['metrics'][-1]['fid']:.2f}, IS {history['metrics'][-1]['is']:.2f}"
-                      if epoch in config.metric_epochs else "")
-            log(f"epoch {epoch}/{config.epochs}: train {history['train_loss'][-1]:.4f}, "
-                f"val {history['val_loss'][-1]:.4f}{scores}, {history['epoch_seconds'][-1]:.0f} s -> {ckpt_path}")
-            if stop_after_epoch is not None and epoch >= stop_after_epoch:
-                break
-            if budget_s is not None and trained_s >= budget_s:
-                log(f"time budget of {config.minutes} minutes reached at the end of epoch {epoch}")
-                break
+                    history.setdefault("val_loss_ema", []).append(
+                        validation_loss(ema_model, process, val_set.images, config, precision, device, val_labels))
+                if epoch in config.sample_epochs or epoch == config.epochs:
+                    history["grid_epochs"].append(epoch)
+                    history["grids"].append(sample_grid(model, process, config, precision, device))
+                    if ema_model is not None:
+                        history.setdefault("grids_ema", []).append(
+                            sample_grid(ema_model, process, config, precision, device))
+                # an epoch's wall time: its training steps, validation and grids (not scoring or snapshots)
+                history["epoch_seconds"].append(epoch_s + clock.step("evaluation"))
+                if epoch in config.metric_epochs:
+                    history["metric_epochs"].append(epoch)
+                    history["metrics"].append(sample_metrics(ema_model or model, process, config, precision, device,
+                                                             classifier, data_root))
+                if epoch in config.snapshot_epochs and epoch != config.epochs:  # written once, never rewritten
+                    save_checkpoint(snapshot_path(out_dir, epoch), {
+                        "format": SNAPSHOT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_dict(),
+                        "epoch": epoch, "model": model.state_dict(),
+                        "ema": ema_model.state_dict() if ema_model is not None else None})
+                checkpoint(epoch)
+                scores = (f", FID {history['metrics'][-1]['fid']:.2f}, IS {history['metrics'][-1]['is']:.2f}"
+                          if epoch in config.metric_epochs else "")
+                log(f"epoch {epoch}/{config.epochs}: train {history['train_loss'][-1]:.4f}, "
+                    f"val {history['val_loss'][-1]:.4f}{scores}, {history['epoch_seconds'][-1]:.0f} s -> {ckpt_path}"
+                    + (f" ({clock.pauses} step(s) during which the process was stopped counted as long as "
+                       "the step before)" if clock.pauses else ""))
+                clock.pauses = 0
+                if stop_after_epoch is not None and epoch >= stop_after_epoch:
+                    break
+                if budget_s is not None and trained_s >= budget_s:
+                    log(f"time budget of {config.minutes} minutes reached at the end of epoch {epoch}")
+                    break
     return history
 

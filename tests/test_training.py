@@ -236,3 +236,55 @@ def test_ema_warmup_follows_its_formula_from_the_first_step(fake_mnist, tmp_path
             assert torch.allclose(v, 0.1 * w0[k] + 0.9 * state["model"][k], atol=1e-6), k
     with pytest.raises(ValueError, match="ema_warmup needs an ema_decay"):
         tiny(ema_warmup=True)
+
+
+def test_step_clock_leaves_out_the_time_a_stopped_process_waited():
+    """A step that saw SIGCONT (the process was stopped and resumed) counts as long as the step before."""
+    import os
+    import signal
+    import time
+
+    from lib.training import StepClock
+
+    before = signal.getsignal(signal.SIGCONT)
+    with StepClock() as clock:
+        clock.start()
+        time.sleep(0.05)
+        first = clock.step()
+        clock.start()
+        os.kill(os.getpid(), signal.SIGCONT)  # what a resumed process receives
+        time.sleep(0.5)  # stands for the time it was stopped
+        paused = clock.step()
+        clock.start()
+        time.sleep(0.02)
+        third = clock.step()
+    assert 0.05 <= first < 0.3 and paused == first and 0.02 <= third < 0.2 and clock.pauses == 1
+    assert signal.getsignal(signal.SIGCONT) == before  # the previous handler is back
+
+
+def test_a_paused_run_does_not_spend_its_time_budget(fake_mnist, tmp_path, monkeypatch):
+    """The budget counts computing time: a run stopped for longer than its whole budget trains on."""
+    import os
+    import signal
+    import time
+
+    from lib import training
+
+    epoch_s = train(tiny(epochs=1), tmp_path / "a", data_root=fake_mnist, progress=False,
+                    log=quiet)["train_seconds"][0]
+    budget_s = 2 * epoch_s + 0.2
+    real_step, calls = training.train_step, []
+
+    def step_with_a_pause(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGCONT)
+            time.sleep(budget_s + 0.5)  # stopped for longer than the whole budget
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_step", step_with_a_pause)
+    messages = []
+    h = train(tiny(epochs=1, minutes=budget_s / 60), tmp_path / "r", data_root=fake_mnist, progress=False,
+              log=messages.append)
+    assert h["epoch"] == [1] and h["train_seconds"][0] < budget_s
+    assert any("stopped" in m for m in messages)
