@@ -509,3 +509,81 @@ assert spread[f"start noise {noise_std}"] > 0.1
 # - Without start noise, generation from one start gives one image every time; a noise of a quarter
 #   of a grey level is enough to make them differ.
 # - Generation starts from a mixture fitted to the fully degraded training images, plus noise.
+#
+# ## Exercises
+#
+# Each exercise has a worked solution behind a toggle (click to show the hidden cell and the
+# explanation); the solutions run with the rest of the chapter, so their numbers are current.
+#
+# **Exercise 1.** Replace the network by a restoration that ignores its input and always answers the
+# same image $\hat x$. Start both algorithms from $x_T = D(x, T)$ of a test digit $x$. *Predict* what
+# each returns after its $T$ steps, first for the perfect answer $\hat x = x$, then for a wrong one
+# (another test digit); then check with `lib.sampling.sample` on the paper's blur.
+
+# %% tags=["hide-cell"]
+class Answers(torch.nn.Module):
+    """A 'restoration' that ignores x_t and t and always returns the same images."""
+
+    def __init__(self, images):
+        super().__init__()
+        self.images = images
+
+    def forward(self, x_t, t_frac):
+        return self.images
+
+
+x, other = originals[:4], originals[4:8]
+start = process.degrade_to(x, process.T)
+for label, x_hat in (("perfect answer x", x), ("wrong answer (other digits)", other)):
+    out = {step: sample(Answers(x_hat), process, tuple(start.shape), torch.Generator(), step=step,
+                        start=start.clone()).images for step in ("alg1", "alg2")}
+    predicted_alg2 = x_hat + start - process.degrade_to(x_hat, process.T)
+    print(f"{label}: |alg1 - x_hat| = {(out['alg1'] - x_hat).abs().max():.1e}; "
+          f"|alg2 - (x_hat + D(x, T) - D(x_hat, T))| = {(out['alg2'] - predicted_alg2).abs().max():.1e}; "
+          f"|alg2 - x| = {(out['alg2'] - x).abs().max():.2f}")
+    assert (out["alg1"] - x_hat).abs().max() < 1e-5 and (out["alg2"] - predicted_alg2).abs().max() < 1e-4
+offset = (start - process.degrade_to(other, process.T)).flatten(1)
+print(f"D(x, T) - D(x_hat, T) for the wrong answers: varies across an image by at most "
+      f"{(offset.max(1).values - offset.min(1).values).max():.3f}; its mean is mean(x) - mean(x_hat)")
+assert (offset.max(1).values - offset.min(1).values).max() < 0.05
+assert torch.allclose(offset.mean(1), (x - other).flatten(1).mean(1), atol=1e-5)
+
+# %% [markdown]
+# ```{admonition} Solution
+# :class: dropdown
+# Algorithm 1 sets $x_{s-1} = D(\hat x, s-1)$, so its last step returns $D(\hat x, 0) = \hat x$,
+# whatever the start: the perfect answer comes back exactly, the wrong one too. Algorithm 2's steps
+# telescope when $\hat x$ does not change: summing $x_{s-1} - x_s = D(\hat x, s-1) - D(\hat x, s)$
+# from $s = T$ down to 1 gives
+#
+# $$ x_0 = x_T - D(\hat x, T) + D(\hat x, 0) = \hat x + D(x, T) - D(\hat x, T). $$
+#
+# With $\hat x = x$ this is $x$: both algorithms are exact for a perfect restoration. With a wrong
+# $\hat x$, Algorithm 2 returns the wrong digit plus the difference of the two fully blurred images;
+# after 20 steps of this blur both are nearly flat, so the difference is nearly a constant (it varies by
+# a few hundredths, printed above), and its mean is exactly $\text{mean}(x) - \text{mean}(\hat x)$:
+# Algorithm 2 corrects the wrong answer's **ink** to the start's, and almost nothing else. This is the mechanism behind the Table 1 section's finding that Algorithm 2
+# keeps the blurred image's mean: the circular blur keeps every image's mean, so each step of Algorithm
+# 2 adds $D(\hat x, s-1) - D(\hat x, s)$, whose mean is zero, whatever $\hat x$ the network answers.
+# ```
+#
+# **Exercise 2.** With the same fixed answers, what does one network call, "direct" restoration,
+# return, and how do the three restorations of Table 1 rank for this restoration by RMSE against
+# $x$? Predict, then compute.
+
+# %% tags=["hide-cell"]
+fixed = restore(Answers(other), process, x)  # Table 1's three restorations, with the fixed answers
+ranking = {row: rmse(to_uint8(x), to_uint8(fixed[row].clamp(-1, 1))) for row in ("direct", "alg1", "alg2")}
+print("RMSE against x:", {k: round(v, 4) for k, v in ranking.items()})
+assert ranking["direct"] == ranking["alg1"] and ranking["alg2"] < ranking["alg1"]
+
+# %% [markdown]
+# ```{admonition} Solution
+# :class: dropdown
+# One call returns $\hat x$, the same as Algorithm 1, so the two have the same RMSE. Algorithm 2
+# returns $\hat x$ shifted by (nearly) the constant $c = \text{mean}(x) - \text{mean}(\hat x)$.
+# Among all constant shifts of $\hat x$, this one has the least squared error against $x$: the squared
+# error of $\hat x + c'$ is $\lVert x - \hat x - c' \rVert^2$, smallest when $c'$ is the mean of
+# $x - \hat x$. So here Algorithm 2 beats the other two, by correcting the ink alone. For the trained network of Table 1 the ranking is different (direct first): its
+# answers change from step to step, and the sampling algorithms feed its own errors back to it.
+# ```
