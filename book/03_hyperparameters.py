@@ -278,3 +278,31 @@ print(f"gain at t <= 100: {', '.join(f'{x:.1%}' for x in small_t)}; other ranges
       f"the epochs: {flips} of {len(edges) - 2}")
 assert min(small_t) > 0.01  # the average gains at small t at every epoch compared
 assert len(gains) < 3 or flips >= 4  # elsewhere the sign is not stable
+
+# %% [markdown]
+# ## Any two runs, side by side
+#
+# Pick two runs and an epoch: each panel shows the run's 16 samples at that epoch, drawn from the same
+# starting noise in every run and at every epoch (every run shares the seed), above its validation
+# loss per epoch, on one loss scale for all runs. The runs offered are those finished so far, and the
+# `ema` run's averaged weights as a run of their own; the epochs are those at which every run recorded
+# its samples. In JupyterLab the first cell gives menus and a slider that draw the panels live
+# (`lib.widgets.run_comparison`); in the rendered book the second gives the same choice with every
+# panel drawn in advance (`lib.viz.run_switcher`).
+
+# %%
+from lib import widgets
+
+finished = {name: load_trained(s["path"]).history for name, s in status.items()
+            if not s["error"] and s["trained"] >= (s["planned"] or 0) and s["trained"] > 0}
+h_ema = finished["ema"]
+h_raw = {**h_ema, "val_loss_ema": None}  # each panel shows the loss of the weights it samples from
+averaged = {**h_ema, "val_loss": h_ema["val_loss_ema"], "grids": h_ema["grids_ema"], "val_loss_ema": None}
+histories = {"default (ema run, raw weights)": h_raw, "default, EMA weights": averaged,
+             **{name: h for name, h in finished.items() if name != "ema"}}
+print(f"runs to compare: {list(histories)}; epochs with samples in all of them: {viz.matched_epochs(histories)}")
+assert len(histories) >= 2
+widgets.run_comparison(histories)
+
+# %%
+viz.run_switcher(histories)

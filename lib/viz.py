@@ -166,3 +166,111 @@ def jshtml(anim, embed_limit_mb: float = 5.0):
     # are inline SVG); drop it so the page makes no request that fails offline.
     html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">\s*', "", html)
     return HTML(html)
+
+
+def matched_epochs(histories: dict[str, dict]) -> list[int]:
+    """The epochs at which every run of ``histories`` (name -> history) recorded a sample grid."""
+    if not histories:
+        raise ValueError("compare at least one run")
+    without = [name for name, h in histories.items() if not h.get("grid_epochs")]
+    if without:
+        raise ValueError(f"run(s) {without} recorded no sample grids; train them with sample_epochs")
+    common = set.intersection(*(set(h["grid_epochs"]) for h in histories.values()))
+    if not common:
+        raise ValueError("the runs share no epoch with a sample grid; give them common sample_epochs")
+    return sorted(common)
+
+
+def plot_run_panel(name: str, history: dict, epoch: int, axes=None, loss_range: tuple[float, float] | None = None):
+    """One run at one epoch: its sample grid of that epoch (the same starting noise at every epoch and,
+    for runs with one seed, in every run) above its validation loss per epoch, marked at ``epoch``
+    (with the EMA weights' loss when the run kept them). ``loss_range`` fixes the loss axis, so that
+    panels of several runs compare at a glance."""
+    if epoch not in history.get("grid_epochs", []):
+        raise ValueError(f"run '{name}' has no sample grid at epoch {epoch}; it has {history.get('grid_epochs')}")
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(3.4, 5.2), gridspec_kw={"height_ratios": [1.15, 1]})
+    grid = history["grids"][history["grid_epochs"].index(epoch)]
+    show_grid(grid, nrow=int(np.ceil(np.sqrt(len(grid)))), ax=axes[0], title=f"{name}, epoch {epoch}")
+    ax = axes[1]
+    ax.plot(history["epoch"], history["val_loss"], "-", color="C0", lw=1.2, label="validation loss")
+    if history.get("val_loss_ema"):
+        ax.plot(history["epoch"], history["val_loss_ema"], "-", color="C1", lw=1.2, label="EMA weights")
+    if epoch in history["epoch"]:
+        i = history["epoch"].index(epoch)
+        ax.plot([epoch], [history["val_loss"][i]], "o", color="k", ms=5)
+    ax.axvline(epoch, color="k", lw=0.6, ls=":")
+    ax.set(yscale="log", xlabel="epoch", ylabel="validation loss")
+    if loss_range is not None:
+        ax.set_ylim(*loss_range)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return axes
+
+
+def _loss_range(histories: dict[str, dict]) -> tuple[float, float]:
+    values = [v for h in histories.values() for key in ("val_loss", "val_loss_ema") for v in h.get(key) or []]
+    return min(values) / 1.05, max(values) * 1.05
+
+
+def _png_data_uri(fig) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=72)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None, first: str | None = None,
+                 second: str | None = None):
+    """Two runs side by side, for the static HTML book: a menu above each panel picks its run, a third
+    picks the epoch (one of the epochs every run has a grid for), and the panels
+    (:func:`plot_run_panel`) are swapped in by a few lines of JavaScript, with no kernel. Every
+    (run, epoch) panel is drawn once, in advance, as a PNG."""
+    import html
+    import json
+    import uuid
+
+    from IPython.display import HTML
+
+    names = list(histories)
+    epochs = list(epochs) if epochs is not None else matched_epochs(histories)
+    missing = [(n, e) for n in names for e in epochs if e not in histories[n].get("grid_epochs", [])]
+    if missing:
+        raise ValueError(f"no sample grid for (run, epoch) {missing}; use epochs every run recorded")
+    first = first or names[0]
+    second = second or names[min(1, len(names) - 1)]
+    for pick in (first, second):
+        if pick not in histories:
+            raise ValueError(f"unknown run '{pick}'; choose from {names}")
+    loss_range = _loss_range(histories)
+    images = {}
+    for n in names:
+        for e in epochs:
+            fig, axes = plt.subplots(2, 1, figsize=(3.4, 5.2), gridspec_kw={"height_ratios": [1.15, 1]})
+            plot_run_panel(n, histories[n], e, axes, loss_range)
+            fig.tight_layout()
+            images[f"{n}|{e}"] = _png_data_uri(fig)
+    uid = "rs" + uuid.uuid4().hex[:8]
+
+    def menu(role, chosen, options):
+        items = "".join(f'<option value="{html.escape(str(o))}"{" selected" if o == chosen else ""}>'
+                        f'{html.escape(str(o))}</option>' for o in options)
+        return f'<select id="{uid}-{role}" aria-label="{role}">{items}</select>'
+
+    start_epoch = epochs[-1]
+    columns = "".join(
+        f'<div style="display:inline-block;vertical-align:top;margin-right:12px">{menu(role, pick, names)}<br>'
+        f'<img id="{uid}-{role}-img" src="{images[f"{pick}|{start_epoch}"]}" alt="{role} run" style="max-width:100%"></div>'
+        for role, pick in (("left", first), ("right", second)))
+    script = (f"<script>(function(){{var images={json.dumps(images)};"
+              f"function show(){{var e=document.getElementById('{uid}-epoch').value;"
+              f"['left','right'].forEach(function(r){{var run=document.getElementById('{uid}-'+r).value;"
+              f"document.getElementById('{uid}-'+r+'-img').src=images[run+'|'+e];}});}}"
+              f"['left','right','epoch'].forEach(function(r){{document.getElementById('{uid}-'+r)"
+              f".addEventListener('change',show);}});}})();</script>")
+    body = (f'<div id="{uid}" class="run-switcher"><div>epoch {menu("epoch", start_epoch, epochs)}</div>'
+            f"{columns}{script}</div>")
+    return HTML(body)

@@ -76,3 +76,34 @@ def degradation_slider(process, x0: torch.Tensor, step: int = 1):
         show_grid(process.degrade_to(x0, t), nrow=x0.shape[0], ax=ax, title=f"{process!r}: t = {t}")
 
     return _slider_view(render, slider)
+
+
+def run_comparison(histories: dict, first: str | None = None, second: str | None = None):
+    """Pick two runs (name -> history) and an epoch with a grid in both: their sample grids and
+    validation-loss curves side by side (:func:`lib.viz.plot_run_panel`), on one loss scale.
+    :func:`lib.viz.run_switcher` is its counterpart in the static HTML book."""
+    import ipywidgets as widgets
+
+    from .viz import _loss_range, matched_epochs, plot_run_panel
+
+    names = list(histories)
+    epochs = matched_epochs(histories)
+    left = widgets.Dropdown(options=names, value=first or names[0], description="left")
+    right = widgets.Dropdown(options=names, value=second or names[min(1, len(names) - 1)], description="right")
+    epoch = widgets.SelectionSlider(options=epochs, value=epochs[-1], description="epoch")
+    loss_range = _loss_range(histories)
+    out = widgets.Output()
+
+    def redraw(change=None):
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plt.subplots(2, 2, figsize=(7, 5.2), gridspec_kw={"height_ratios": [1.15, 1]})
+            for col, name in enumerate((left.value, right.value)):
+                plot_run_panel(name, histories[name], epoch.value, axes[:, col], loss_range)
+            fig.tight_layout()
+            plt.show()
+
+    for w in (left, right, epoch):
+        w.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([left, right]), epoch, out])

@@ -58,3 +58,89 @@ def test_sliders_redraw_what_their_value_says(monkeypatch):
     box = widgets.degradation_slider(process, x0)
     box.children[0].value = 3
     assert drawn[-1][1].endswith("t = 3") and torch.equal(drawn[-1][0], process.degrade_to(x0, 3))
+
+
+def _fake_history(seed: int, grid_epochs=(1, 5, 10), ema: bool = False) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    epochs = list(range(1, 11))
+    h = {"epoch": epochs, "val_loss": (0.1 + torch.rand(10, generator=g) * 0.01).tolist(),
+         "grid_epochs": list(grid_epochs),
+         "grids": [torch.randint(0, 256, (4, 28, 28), generator=g, dtype=torch.uint8) for _ in grid_epochs]}
+    if ema:
+        h["val_loss_ema"] = [v * 0.98 for v in h["val_loss"]]
+    return h
+
+
+def test_matched_epochs_and_clear_errors():
+    runs = {"a": _fake_history(0, (1, 5, 10)), "b": _fake_history(1, (1, 10, 20))}
+    assert viz.matched_epochs(runs) == [1, 10]
+    with pytest.raises(ValueError, match="share no epoch"):
+        viz.matched_epochs({"a": _fake_history(0, (1,)), "b": _fake_history(1, (5,))})
+    with pytest.raises(ValueError, match=r"\['c'\] recorded no sample grids"):
+        viz.matched_epochs({"a": _fake_history(0), "c": {"grid_epochs": []}})
+    with pytest.raises(ValueError, match="no sample grid at epoch 7"):
+        viz.plot_run_panel("a", runs["a"], 7)
+
+
+def test_run_switcher_draws_every_panel_once_and_names_its_choices():
+    import re
+
+    matplotlib.use("Agg")
+    runs = {"a": _fake_history(0, ema=True), "b": _fake_history(1), "c": _fake_history(2)}
+    html = viz.run_switcher(runs, second="c").data
+    assert len(set(re.findall(r'"(data:image/png;base64,[^"]+)"', html))) == 3 * 3  # 3 runs x 3 epochs
+    selected = re.findall(r'<option value="([^"]+)" selected>', html)
+    assert selected == ["10", "a", "c"]  # last matched epoch, then the left and right runs
+    with pytest.raises(ValueError, match="unknown run 'z'"):
+        viz.run_switcher(runs, first="z")
+    with pytest.raises(ValueError, match=r"no sample grid for \(run, epoch\)"):
+        viz.run_switcher(runs, epochs=[2])
+
+
+def test_run_switcher_swaps_panels_in_a_browser():
+    """The static counterpart works with no kernel: choosing a run or an epoch in a menu shows that
+    panel (headless Chromium, as the rendered-book test)."""
+    import re
+    import shutil
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not __import__("pathlib").Path(chromium).exists():
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    matplotlib.use("Agg")
+    runs = {"a": _fake_history(0), "b": _fake_history(1)}
+    html = viz.run_switcher(runs).data
+    uid = re.search(r'id="(rs[0-9a-f]+)"', html).group(1)
+    images = dict(re.findall(r'"([ab]\|\d+)": "(data:image/png;base64,[^"]+)"', html))
+    assert len(images) == 6
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_content(f"<html><body>{html}</body></html>")
+        src = lambda side: page.get_attribute(f"#{uid}-{side}-img", "src")  # noqa: E731
+        assert (src("left"), src("right")) == (images["a|10"], images["b|10"])
+        page.select_option(f"#{uid}-epoch", "5")
+        assert (src("left"), src("right")) == (images["a|5"], images["b|5"])
+        page.select_option(f"#{uid}-left", "b")
+        assert src("left") == images["b|5"] and src("right") == images["b|5"]
+        browser.close()
+    assert not errors
+
+
+def test_run_comparison_widget_draws_the_chosen_runs(monkeypatch):
+    matplotlib.use("Agg")
+    from lib import widgets
+
+    drawn = []
+    monkeypatch.setattr(viz, "plot_run_panel", lambda name, history, epoch, axes, loss_range: drawn.append((name, epoch)))
+    runs = {"a": _fake_history(0), "b": _fake_history(1), "c": _fake_history(2)}
+    box = widgets.run_comparison(runs)
+    assert drawn[-2:] == [("a", 10), ("b", 10)]
+    menus, epoch = box.children[0].children, box.children[1]
+    menus[1].value = "c"
+    assert drawn[-2:] == [("a", 10), ("c", 10)]
+    epoch.value = 5
+    assert drawn[-2:] == [("a", 5), ("c", 5)]
