@@ -100,3 +100,36 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
         **{k: fake[k] for k in ("fid", "kid", "is", "precision", "recall")},
         "fid_real": real["fid"], "fid_over_real": fake["fid"] / real["fid"],
     }
+
+
+#: Fields every line of a time-to-quality results file holds (what ``python -m lib.bench --quality`` prints).
+RESULT_FIELDS = ("config", "network", "budget_minutes", "train_minutes", "epochs", "steps", "n", "sample_steps",
+                 "sample_seconds", "fid", "kid", "is", "precision", "recall", "fid_real")
+
+
+def read_results(path: str | os.PathLike) -> list[dict]:
+    """The lines of a time-to-quality results file (one JSON object per line, as ``python -m lib.bench
+    --quality`` prints them and ``scripts/time_to_quality.sh`` appends them), sorted by configuration and
+    budget; a clear error for a missing file or a line that is not such a result."""
+    import json
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no time-to-quality results at '{path}'; write them with "
+                                f"bash scripts/time_to_quality.sh") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise ValueError(f"'{path}' line {number} is not JSON (a line cut off by an interrupted write? "
+                             f"delete it and rerun the script)") from None
+        missing = [f for f in RESULT_FIELDS if not isinstance(row, dict) or f not in row]
+        if missing:
+            raise ValueError(f"'{path}' line {number} is not a time-to-quality result: it lacks {missing}")
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["config"], r["budget_minutes"]))

@@ -78,3 +78,24 @@ def test_bench_quality_prints_one_json_line(tmp_path, fake_mnist, capsys, monkey
 def test_bench_quality_rejects_bad_input_in_one_line(args, message, capsys):
     code, _, err = run_cli(bench, args, capsys)
     assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_read_results_sorts_lines_and_names_what_is_wrong(tmp_path):
+    import json
+
+    from lib.quality import RESULT_FIELDS, read_results
+
+    row = {f: 1 for f in RESULT_FIELDS}
+    lines = [dict(row, config="b", budget_minutes=10), dict(row, config="a", budget_minutes=20),
+             dict(row, config="a", budget_minutes=5)]
+    path = tmp_path / "ttq.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in lines) + "\n\n")
+    assert [(r["config"], r["budget_minutes"]) for r in read_results(path)] == [("a", 5), ("a", 20), ("b", 10)]
+    path.write_text(json.dumps(lines[0]) + "\n" + '{"config": "a", "fi')
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
+        read_results(path)
+    path.write_text(json.dumps({"config": "a"}))
+    with pytest.raises(ValueError, match="lacks"):
+        read_results(path)
+    with pytest.raises(FileNotFoundError, match="time_to_quality.sh"):
+        read_results(tmp_path / "none.jsonl")
