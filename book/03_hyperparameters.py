@@ -298,7 +298,7 @@ finished = {name: load_trained(s["path"]).history for name, s in status.items()
 h_ema = finished["ema"]
 h_raw = {**h_ema, "val_loss_ema": None}  # each panel shows the loss of the weights it samples from
 averaged = {**h_ema, "val_loss": h_ema["val_loss_ema"], "grids": h_ema["grids_ema"], "val_loss_ema": None}
-histories = {"default (ema run, raw weights)": h_raw, "default, EMA weights": averaged,
+histories = {"default, raw weights": h_raw, "default, EMA weights": averaged,
              **{name: h for name, h in finished.items() if name != "ema"}}
 print(f"runs to compare: {list(histories)}; epochs with samples in all of them: {viz.matched_epochs(histories)}")
 assert len(histories) >= 2
