@@ -85,9 +85,10 @@ print(f"short mode: {SHORT}")
 #   $11 \times 11$ kernel of standard deviation 7 at all $T = 20$ steps, with circular padding. The
 #   "individual" routine applies only the kernel of step $t$, as one coursework seed did by mistake:
 #   with a constant kernel every step then equals step 1.
-# - **Row or column averaging** (`Average`), one seed's design: step $t$ replaces each of the first $t$
-#   groups of lines (in a fixed order: random, outside-in or inside-out) by its mean value. After all
-#   $T$ steps only the 28 line means are left.
+# - **Row or column averaging** (`Average`), the design of one coursework seed (a student notebook the
+#   book grew from): step $t$ replaces each of the first $t$ groups of lines (in a fixed order: random,
+#   outside-in or inside-out) by its mean value. With groups of 4 lines there are $T = 28 / 4 = 7$
+#   steps; after all of them only the 28 line means are left.
 # - **Downsampling** (`Downsample`, super-resolution in the paper): $D(x, t)$ averages the image down to
 #   $28 - t$ pixels a side and scales it back up; after $T = 24$ steps a $4 \times 4$ image is left.
 #
@@ -134,7 +135,11 @@ assert torch.allclose(individual.degrade_to(digits, individual.T), individual.de
 # code resizes MNIST to 35 pixels and crops the centre 32 (configuration field `image_size = 32`),
 # blurs with circular padding, and computes RMSE over all pixels in $[0, 1]$ and SSIM with an
 # $11 \times 11$ Gaussian window of standard deviation 1.5 (`lib.metrics.rmse`, `lib.metrics.ssim`).
-# Below, the same measurement with other paddings shows how much that detail matters.
+# **RMSE** (root mean squared error, lower is better) is the typical size of a pixel's error, 0 for a
+# perfect restoration. **SSIM** (structural similarity, higher is better) compares the two images'
+# local means, contrasts and correlation in windows around every pixel and averages them: 1 for
+# identical images, near 0 when the local structure is unrelated. Below, the same measurement with
+# other paddings shows how much that detail matters.
 
 # %%
 paper = {"rmse": 0.287, "ssim": 0.287}  # Table 1 of Bansal et al. (2022), MNIST, degraded row
@@ -266,7 +271,7 @@ print(f"blur-paper: epoch {blur_run.epoch}; validation L1 loss: raw weights {val
 print(f"{images_seen:,} training images (each training digit seen {images_seen / n_train_digits:.0f} times); "
       f"the paper: {paper_steps:,} steps of {paper_batch} (2 x 32) = {paper_images:,} images, {paper_images / images_seen:.0f} "
       f"times ours (each of its {paper_train_digits:,} training digits seen about {paper_images / paper_train_digits:.0f} times)")
-assert images_seen * 10 <= paper_images  # within the issue's budget: a tenth of the paper's training images or less
+assert images_seen * 10 <= paper_images  # a tenth of the paper's training images or less
 restored = {"test": restore(blur_run.model, blur_run.process, originals, progress=True)}
 
 # %% [markdown]
@@ -292,7 +297,7 @@ arrays = {"original": to_uint8(originals)[:, 0], **{k: to_uint8(v)[:, 0] for k, 
 fit_digits = load_mnist("train", limit=5_000 if SHORT else None, image_size=cfg.image_size).images
 affine = fit_linear_restoration(process, fit_digits, process.T)
 yardsticks = {"mean digit": to_uint8(train_mean.expand_as(originals))[:, 0],
-              "linear": to_uint8(fourier_inverse(process, x_T, process.T).clamp(-1, 1))[:, 0],
+              "Fourier division": to_uint8(fourier_inverse(process, x_T, process.T).clamp(-1, 1))[:, 0],
               "affine": to_uint8(affine(x_T).clamp(-1, 1))[:, 0]}
 print(f"frequencies whose factor after {process.T} steps is above 1e-6: {n_kept} of {cfg.image_size ** 2}")
 assert n_kept < 20  # all but a handful of the 1,024 frequencies are lost below float precision
@@ -315,7 +320,7 @@ for name, images in yardsticks.items():
 paper_table = {"degraded": (0.287, 0.287), "direct": (0.757, 0.142), "alg2": (0.718, 0.154)}  # (SSIM, RMSE)
 labels = {"degraded": "degraded, D(x, T)", "direct": "direct, R(D(x, T), T)", "alg1": "Algorithm 1",
           "alg2": "Algorithm 2", "mean digit": "yardstick: the mean training digit",
-          "linear": "yardstick: Fourier division", "affine": "yardstick: affine, fitted on training digits"}
+          "Fourier division": "yardstick: Fourier division", "affine": "yardstick: affine, fitted on training digits"}
 display(Table([{"row": labels[k], "RMSE, test": s["rmse"],
                 "RMSE, train": train_scores[k]["rmse"] if k in train_scores else None,
                 "paper RMSE": paper_table.get(k, (None, None))[1],
@@ -361,17 +366,17 @@ def recognised(images_u8: torch.Tensor) -> float:
 
 ink = {k: arrays[k].float().mean().item() / 255 for k in ("original", "degraded", "direct", "alg1", "alg2")}
 kept = {k: recognised(arrays[k]) for k in ("original", "direct", "alg1", "alg2")}
-kept["linear"] = recognised(yardsticks["linear"])
+kept["Fourier division"] = recognised(yardsticks["Fourier division"])
 kept["affine"] = recognised(yardsticks["affine"])
 display(Table([{"row": labels.get(k, k), "mean pixel level (0 to 1)": ink.get(k), "recognised as the original digit": kept.get(k)}
-               for k in ("original", "degraded", "linear", "affine", "direct", "alg1", "alg2")],
+               for k in ("original", "degraded", "Fourier division", "affine", "direct", "alg1", "alg2")],
               formats={"mean pixel level (0 to 1)": ".4f", "recognised as the original digit": ".1%"},
               caption=f"Ink kept and digits recognised by the book's classifier, first {n_table} test digits"))
 
 # %% [markdown]
 # What the tables show:
 #
-# - **By RMSE, the network loses to a linear fit.** Its direct restoration beats the mean digit and
+# - **By RMSE, the network loses to the affine fit.** Its direct restoration beats the mean digit and
 #   Fourier division, but the affine restoration fitted on training digits scores a lower RMSE still,
 #   and the paper's 0.142 is far below both. The classifier tells a different story: it recognises
 #   the original digit in about a third of the network's restorations, and in only about one in ten
@@ -404,7 +409,7 @@ display(Table([{"row": labels.get(k, k), "mean pixel level (0 to 1)": ink.get(k)
 # %%
 rmse_of = {k: s["rmse"] for k, s in scores.items()}
 print("RMSE on test digits: " + ", ".join(f"{k} {v:.3f}" for k, v in rmse_of.items()))
-assert rmse_of["direct"] < min(rmse_of["mean digit"], rmse_of["linear"]) - 0.005  # beats both yardsticks
+assert rmse_of["direct"] < min(rmse_of["mean digit"], rmse_of["Fourier division"]) - 0.005  # beats both yardsticks
 assert rmse_of["direct"] > paper_table["direct"][1] + 0.05  # but stays far above the paper's 0.142
 relative = {"test": rmse_of["direct"] / rmse_of["degraded"],
             "train": train_scores["direct"]["rmse"] / train_scores["degraded"]["rmse"]}
@@ -415,7 +420,7 @@ assert rmse_of["direct"] < rmse_of["alg2"] < rmse_of["alg1"]  # one call beats A
 assert rmse_of["alg2"] > rmse_of["mean digit"]  # the algorithms do worse than the mean digit
 print("recognised: " + ", ".join(f"{k} {v:.1%}" for k, v in kept.items()))
 assert kept["original"] > 0.95  # the resizing to 28 pixels leaves the measurement meaningful
-assert 0.25 < kept["direct"] < 0.45 and kept["linear"] < 0.1  # about a third, against below chance
+assert 0.25 < kept["direct"] < 0.45 and kept["Fourier division"] < 0.1  # about a third, against below chance
 assert kept["affine"] < 0.2 and kept["direct"] > 2 * kept["affine"]  # ... and recognisably loses on identity
 assert abs(ink["alg2"] - ink["original"]) < 0.002 and abs(ink["degraded"] - ink["original"]) < 0.002  # ink kept
 assert 0.6 < ink["direct"] / ink["original"] < 0.75  # the guesses hold about a third less ink
@@ -425,9 +430,9 @@ assert scores["direct"]["ssim"] > scores["alg2"]["ssim"] and scores["direct"]["s
 # %% [markdown]
 # ## The two algorithms, step by step
 #
-# Both algorithms start from the same fully blurred test digits. The player and the figure show the
-# state $x_s$ on the way down for each algorithm, and the network's restoration
-# $\hat x_0 = R(x_s, s)$ at each step of Algorithm 2.
+# Both algorithms start from the same fully blurred test digits. The player shows the state $x_s$ on
+# the way down for each algorithm, and the network's restoration $\hat x_0 = R(x_s, s)$ at each step
+# of Algorithm 2.
 #
 # ```{note}
 # In JupyterLab the slider in the next cell steps through Algorithm 2's trajectory. The rendered book
@@ -540,7 +545,7 @@ for label, x_hat in (("perfect answer x", x), ("wrong answer (other digits)", ot
     predicted_alg2 = x_hat + start - process.degrade_to(x_hat, process.T)
     print(f"{label}: |alg1 - x_hat| = {(out['alg1'] - x_hat).abs().max():.1e}; "
           f"|alg2 - (x_hat + D(x, T) - D(x_hat, T))| = {(out['alg2'] - predicted_alg2).abs().max():.1e}; "
-          f"|alg2 - x| = {(out['alg2'] - x).abs().max():.2f}")
+          f"|alg2 - x| = {(out['alg2'] - x).abs().max():.2f} (largest absolute differences, before any clamp)")
     assert (out["alg1"] - x_hat).abs().max() < 1e-5 and (out["alg2"] - predicted_alg2).abs().max() < 1e-4
 offset = (start - process.degrade_to(other, process.T)).flatten(1)
 print(f"D(x, T) - D(x_hat, T) for the wrong answers: varies across an image by at most "
@@ -561,7 +566,7 @@ assert torch.allclose(offset.mean(1), (x - other).flatten(1).mean(1), atol=1e-5)
 # With $\hat x = x$ this is $x$: both algorithms are exact for a perfect restoration. With a wrong
 # $\hat x$, Algorithm 2 returns the wrong digit plus the difference of the two fully blurred images;
 # after 20 steps of this blur both are nearly flat, so the difference is nearly a constant (it varies by
-# a few hundredths, printed above), and its mean is exactly $\text{mean}(x) - \text{mean}(\hat x)$:
+# under two hundredths, printed above), and its mean is exactly $\text{mean}(x) - \text{mean}(\hat x)$:
 # Algorithm 2 corrects the wrong answer's **ink** to the start's, and almost nothing else. This is the mechanism behind the Table 1 section's finding that Algorithm 2
 # keeps the blurred image's mean: the circular blur keeps every image's mean, so each step of Algorithm
 # 2 adds $D(\hat x, s-1) - D(\hat x, s)$, whose mean is zero, whatever $\hat x$ the network answers.
