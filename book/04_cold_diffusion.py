@@ -232,8 +232,12 @@ print(f"pixel-to-pixel variation inside one fully blurred digit: {within:.4f}; "
 assert within < 2 * processes["blur"].start_noise
 
 # %% [markdown]
-# A fully blurred digit is flat to within about the start noise, so the mixture over its single mean
-# level describes it completely, and the digit to come is decided only by that level and the noise.
+# A fully blurred digit is flat to within about the start noise, so the mixture over its mean level
+# describes almost all of it. What is left, a variation of a few thousandths of the range, is not
+# nothing: on the paper's 32-pixel version of this blur, the next section's network still reads the
+# right digit from it a third of the time. A start drawn from the mixture replaces that variation by
+# random noise of about the same size, so in generation the digit to come is decided by the level and
+# the noise.
 # The averaged and downsampled starts keep more: a profile, or a coarse image, whose shapes already
 # hint at the digit. How much diversity each start allows will be measured when the generation runs
 # are trained.
