@@ -180,20 +180,25 @@ print(f"all {len(all_test):,} test digits: degraded RMSE {whole['degraded']:.3f}
 assert whole["flat"] > paper["rmse"] + 0.01  # the paper's 0.287 is below what any flat image scores on the whole set
 
 # %% [markdown]
-# On these test digits our degraded RMSE is within 0.01 of the paper's. Zero padding lets the image's
-# ink leak out at the border at every step and gives a very different number. Reflect padding gives
-# the same RMSE although it *adds* ink (its mean pixel level is higher than the originals'), so the
-# check cannot see a shift of the mean of that size. The printed lines say how much the check can show.
-# A flat image at each digit's own mean level scores the same RMSE: matching the degraded row shows
-# that our blur, like the paper's, flattens every digit, not that the kernel is the same. And over the
-# whole test set, which the authors' scoring code reads, our degraded RMSE is higher than the paper's,
-# and so is that of *any* flat image; the paper's 0.287 must come from a different set of digits or
-# preprocessing, which we could not identify. The kernel, its size and the padding are the paper's
-# because we read them from the authors' code. RMSE is comparable with Table 1 to within these few
-# hundredths. SSIM is not: the paper's degraded SSIM of 0.287 is more
-# than ten times what the same SSIM function gives on these images, with every padding. We could not
-# find a setting of the authors' code that produces it, so this chapter reports SSIM as computed and
-# compares only RMSE with the paper.
+# **In short:** our degradation matches the paper's degraded RMSE on these digits, which shows that it
+# flattens digits as the paper's does, and no more; the paper's SSIM for that row does not reproduce.
+#
+# In detail. On these test digits our degraded RMSE is within 0.01 of the paper's. Zero padding lets
+# the image's ink leak out at the border at every step and gives a very different number. Reflect
+# padding gives the same RMSE although it *adds* ink (its mean pixel level is higher than the
+# originals'), so the check cannot see a shift of the mean of that size. A flat image at each digit's
+# own mean level scores the same RMSE, which is no accident: of all constant images, a digit's own
+# mean is the one with the least squared error against it, and a fully blurred digit is, to within a
+# few thousandths, that constant (circular padding keeps the mean). Matching the degraded row therefore shows that our blur, like the paper's, flattens every
+# digit, not that the kernel is the same; the kernel, its size and the padding are the paper's because
+# we read them from the authors' code. Over the whole test set, which the authors' scoring code reads,
+# our degraded RMSE is higher than the paper's, and so is that of *any* flat image (none can beat each
+# digit's own mean); the paper's 0.287 must come from a different set of digits or preprocessing,
+# which we could not identify. RMSE is comparable with Table 1 to within these few hundredths. SSIM is
+# not: the paper's degraded SSIM, also 0.287 (the same number as its RMSE, perhaps a copying slip we
+# cannot check), is more than ten times what the same SSIM function gives on these images, with every
+# padding. We could not find a setting of the authors' code that produces it, so this chapter reports
+# SSIM as computed and compares only RMSE with the paper.
 
 # %%
 assert all(r["SSIM"] < paper["ssim"] / 10 for r in rows[:3])
