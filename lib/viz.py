@@ -218,7 +218,7 @@ def _png_data_uri(fig) -> str:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=72)
+    fig.savefig(buffer, format="png", dpi=56)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
