@@ -235,7 +235,7 @@ print(f"{len(results)} (sampler, steps) pairs scored, of the '{sweep['run']}' mo
       f"({sweep['weights']} weights); steps so far: {step_counts}")
 
 
-def by_steps(column, fmt):
+def by_steps(column):
     rows = []
     for s in samplers:
         row = {"sampler": SAMPLER_LABELS[s]}
@@ -244,7 +244,7 @@ def by_steps(column, fmt):
     return rows
 
 
-display(Table(by_steps("fid", ".1f"), formats={f"{k} steps": ".1f" for k in step_counts},
+display(Table(by_steps("fid"), formats={f"{k} steps": ".1f" for k in step_counts},
               caption=f"Classifier FID of {N} samples by sampler and number of steps (floor: {floor:.2f})"
                       + ("; – not measured yet" if len(results) < len(samplers) * len(step_counts) else "")))
 

@@ -249,8 +249,7 @@ def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None
     images = {}
     for n in names:
         for e in epochs:
-            fig, axes = plt.subplots(2, 1, figsize=(3.4, 5.2), gridspec_kw={"height_ratios": [1.15, 1]})
-            plot_run_panel(n, histories[n], e, axes, loss_range)
+            fig = plot_run_panel(n, histories[n], e, loss_range=loss_range)[0].figure
             fig.tight_layout()
             images[f"{n}|{e}"] = _png_data_uri(fig)
     uid = "rs" + uuid.uuid4().hex[:8]
