@@ -269,6 +269,10 @@ CONFIGS: dict[str, TrainConfig] = {
         _timed("quality-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3),
         _timed("quality-autoencoder", network="autoencoder", hidden=(32, 64), lr=1e-3),
         _timed("quality-vae", network="vae", hidden=(32, 64), lr=1e-3))},
+    # chapter 5's conditioning: the time-to-quality U-Net with a label embedding, each training image shown
+    # without its label one time in ten (classifier-free guidance, Ho & Salimans 2022: p_uncond 0.1)
+    "cond-unet": _timed("cond-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
+                        num_classes=10, label_dropout=0.1),
 }
 
 
