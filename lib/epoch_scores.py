@@ -52,10 +52,12 @@ def read_record(path: str | os.PathLike) -> dict:
 
 
 def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedClassifier, seed: int,
-                   data_root=None) -> dict:
+                   data_root=None, labels: torch.Tensor | None = None) -> dict:
     """Draw one set of samples (``draw()`` returns them in the model range), time it, score it
     (:data:`SCORES` and the class histogram), append the entry ``key`` + scores + timing to ``record``
-    and write the record to ``out`` at once; return the entry."""
+    and write the record to ``out`` at once; return the entry. With the ``labels`` the samples were asked
+    for (a conditional model), the entry also holds ``accuracy``, the fraction the classifier reads as
+    their label, and ``class_accuracy``, that fraction for each label 0..9 (None for a label not asked)."""
     from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
 
     t0 = time.perf_counter()
@@ -65,6 +67,14 @@ def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedC
     counts = torch.bincount(ClassifierFeatures(classifier.model, "logits")(images).argmax(1), minlength=10)
     entry = {**key, **{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist(),
              "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()}
+    if labels is not None:
+        labels = torch.as_tensor(labels).long().reshape(-1)
+        if labels.shape != (len(images),):
+            raise ValueError(f"labels must hold one class per sample ({len(images)}), got shape {tuple(labels.shape)}")
+        hits = (ClassifierFeatures(classifier.model, "logits")(images).argmax(1) == labels).float()
+        entry["accuracy"] = float(hits.mean())
+        entry["class_accuracy"] = [float(hits[labels == k].mean()) if bool((labels == k).any()) else None
+                                   for k in range(10)]
     record["entries"].append(entry)
     save_json_atomically(record, out)
     return entry

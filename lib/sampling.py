@@ -48,6 +48,8 @@ def predict(model: torch.nn.Module, x: torch.Tensor, t_frac: torch.Tensor, label
             return model(x, t_frac).float()
         if guidance == 1.0:
             return model(x, t_frac, label).float()
+        if guidance == 0.0:  # the unconditional model alone: one network call, not two
+            return model(x, t_frac, torch.full_like(label, -1)).float()
         both = model(torch.cat([x, x]), torch.cat([t_frac, t_frac]),
                      torch.cat([label, torch.full_like(label, -1)])).float()
     cond, uncond = both.chunk(2)

@@ -9,7 +9,7 @@ import pytest
 
 LIB = Path(__file__).resolve().parent.parent / "lib"
 COMMANDS = ("train", "sample", "info", "bench", "metrics", "classifier", "compare_precision", "feature_compare",
-            "restore", "score_epochs", "sweep_samplers")
+            "restore", "score_epochs", "sweep_samplers", "sweep_guidance")
 
 
 def module_name(path: Path) -> str:

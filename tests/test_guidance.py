@@ -1,0 +1,104 @@
+"""The guidance sweep (lib.guidance, python -m lib.sweep_guidance) on a tiny fake-MNIST conditional run."""
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import make_scoring_run, run_cli
+
+from lib.cli import sweep_guidance as cli_guidance
+from lib.data import to_uint8
+from lib.epoch_scores import RecordError, add_scored_set
+from lib.guidance import by_weight, check_weights, guidance_sweep, requested_labels
+from lib.metrics import ClassifierFeatures
+from lib.runs import load_trained
+from lib.sampling import sample_images
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    return make_scoring_run(tmp_path_factory.mktemp("guidance"), epochs=1, num_classes=10, label_dropout=0.2)
+
+
+@pytest.fixture
+def setup(scoring_setup):
+    return scoring_setup
+
+
+def sweep(setup, out, weights, **kw):
+    run, data, cls = setup
+    return guidance_sweep(run, out, weights, n=kw.pop("n", 20), steps=3, classifier=cls, data_root=data,
+                          progress=False, log=lambda m: None, **kw)
+
+
+def test_requested_labels_cycle_through_the_digits():
+    assert requested_labels(23).tolist() == [*range(10), *range(10), 0, 1, 2]
+    assert torch.bincount(requested_labels(1000)).tolist() == [100] * 10
+
+
+def test_accuracy_is_the_fraction_of_samples_read_as_the_digit_asked_for(setup, tmp_path):
+    run, data, cls = setup
+    record = sweep(setup, tmp_path / "g.json", [0, 2.5])
+    assert [e["guidance"] for e in record["entries"]] == [0.0, 2.5]
+    loaded = load_trained(run)
+    labels = requested_labels(20)
+    images = to_uint8(sample_images(loaded.model, loaded.process, 20, torch.Generator().manual_seed(0), label=labels,
+                                    guidance=2.5, step="ddim", steps=3))
+    read = ClassifierFeatures(cls.model, "logits")(images).argmax(1)
+    entry = record["entries"][1]
+    assert entry["accuracy"] == pytest.approx(float((read == labels).float().mean()))
+    assert entry["class_counts"] == torch.bincount(read, minlength=10).tolist()
+    for k in range(10):  # two samples of each digit: each digit's accuracy is 0, 0.5 or 1
+        assert entry["class_accuracy"][k] == pytest.approx(float((read[labels == k] == k).float().mean()))
+    # balanced labels: the overall accuracy is the mean of the digits' accuracies
+    assert entry["accuracy"] == pytest.approx(sum(entry["class_accuracy"]) / 10)
+
+
+def test_weight_zero_samples_the_unconditional_model(setup, tmp_path):
+    run, data, cls = setup
+    loaded = load_trained(run)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    guided = sample_images(loaded.model, loaded.process, 6, g(), label=requested_labels(6), guidance=0.0, steps=3)
+    unlabelled = sample_images(loaded.model, loaded.process, 6, g(), label=torch.full((6,), -1), steps=3)
+    assert torch.equal(guided, unlabelled)
+    conditional = sample_images(loaded.model, loaded.process, 6, g(), label=requested_labels(6), steps=3)
+    assert not torch.equal(guided, conditional)  # the label embedding does change the output
+
+
+def test_an_interrupted_sweep_scores_only_the_missing_weights(setup, tmp_path):
+    out = tmp_path / "g.json"
+    first = sweep(setup, out, [1])
+    again = sweep(setup, out, [3, 1])
+    assert [e["guidance"] for e in by_weight(again)] == [1.0, 3.0]
+    assert again["entries"][0] == first["entries"][0]
+    with pytest.raises(RecordError, match="choose another output file"):
+        sweep(setup, out, [1], n=10)
+
+
+def test_unconditional_runs_and_bad_weights_are_refused(setup, tmp_path):
+    run, data, cls = setup
+    plain = make_scoring_run(tmp_path / "plain", epochs=1)[0]
+    with pytest.raises(ValueError, match="unconditional"):
+        guidance_sweep(plain, tmp_path / "x.json", [1], n=4, classifier=cls, data_root=data, progress=False)
+    for bad in ([-1], [float("nan")], [], ["a"]):
+        with pytest.raises(ValueError, match="guidance weights must be"):
+            check_weights(bad)
+
+
+def test_labels_of_the_wrong_length_are_refused(setup, tmp_path):
+    run, data, cls = setup
+    with pytest.raises(ValueError, match="one class per sample"):
+        add_scored_set({"entries": []}, tmp_path / "r.json", {}, lambda: torch.zeros(4, 1, 28, 28), cls, 0, data,
+                       labels=torch.arange(3))
+
+
+def test_command_line(setup, tmp_path, capsys):  # scores with the shipped classifier
+    run, data, cls = setup
+    code, out, err = run_cli(cli_guidance, [str(run), "--weights", "0,2", "--n", "10", "--steps", "2",
+                                           "--out", str(tmp_path / "g.json"), "--data", str(data), "--no-progress"],
+                             capsys)
+    assert code == 0 and "2 scored guidance weights" in out, err
+    for argv, message in ((["--weights", "1,x"], "comma-separated numbers"), (["--n", "1"], "--n must be"),
+                          (["--steps", "0"], "--steps must be"), (["--weights", "-1"], "finite numbers >= 0")):
+        code, out, err = run_cli(cli_guidance, [str(run), "--out", str(tmp_path / "h.json"), "--data", str(data),
+                                               *argv], capsys)
+        assert code != 0 and message in err and "Traceback" not in err
