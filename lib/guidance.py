@@ -83,3 +83,22 @@ def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: i
 def by_weight(record: dict) -> list[dict]:
     """The record's entries sorted by guidance weight."""
     return sorted(record["entries"], key=lambda e: e["guidance"])
+
+
+@torch.no_grad()
+def guided_samples(model: torch.nn.Module, process, digits, weights, n: int = 16, seed: int = 0,
+                   step: str | None = "ddim", steps: int | None = 20, image_size: int = 28) -> dict:
+    """``n`` samples of every digit at every guidance weight, all from the same starting noise (one
+    seed), so that what differs between them is the label and the weight alone; returns
+    {(digit, weight): images in the model range}. With DDIM (eta 0) nothing else is random."""
+    weights = check_weights(weights)
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is None:
+        raise ValueError("guided samples need a class-conditional model (trained with num_classes)")
+    bad = [d for d in digits if not isinstance(d, int) or not 0 <= d < num_classes]
+    if bad:
+        raise ValueError(f"digits must lie in 0..{num_classes - 1}, got {bad}")
+    return {(d, w): sample_images(model, process, n, torch.Generator().manual_seed(seed),
+                                  image_shape=(1, image_size, image_size), label=d, guidance=w, step=step,
+                                  steps=steps, precision="fp32")
+            for d in digits for w in weights}

@@ -214,6 +214,7 @@ def _loss_range(histories: dict[str, dict]) -> tuple[float, float]:
 
 
 def _png_data_uri(fig) -> str:
+    """A matplotlib figure as a PNG data URI at 56 dpi (the figure is closed)."""
     import base64
     import io
 
@@ -223,16 +224,95 @@ def _png_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None, first: str | None = None,
-                 second: str | None = None):
-    """Two runs side by side, for the static HTML book: a menu above each panel picks its run, a third
-    picks the epoch (one of the epochs every run has a grid for), and the panels
-    (:func:`plot_run_panel`) are swapped in by a few lines of JavaScript, with no kernel. Every
-    (run, epoch) panel is drawn once, in advance, as a PNG."""
+def _grid_data_uri(images, nrow: int | None = None) -> str:
+    """Images tiled (:func:`tile`) as a PNG data URI at one pixel per pixel: a few kB per grid."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    plt.imsave(buffer, tile(images, nrow), cmap="gray", vmin=0, vmax=255, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def menu_switcher(menus: dict[str, tuple[str, Sequence, object]], columns: Sequence[tuple[str | None, Sequence]],
+                  images: dict[str, str], top: Sequence[str] = (), prefix: str = "sw"):
+    """Images chosen by menus, for the static HTML book: a few lines of JavaScript, no kernel.
+
+    ``menus`` maps a role to (label, options, chosen option). ``top`` lists the roles whose menus sit
+    above everything; each column is (role of the menu at its head, or None; panels), and each panel is
+    (name, roles, width in CSS pixels or None): it shows ``images[value of role 1 + "|" + value of role
+    2 ...]`` for the menus' current values. Every image must be in ``images`` (a data URI per key)."""
     import html
+    import itertools
     import json
     import uuid
 
+    for role, (_, options, chosen) in menus.items():
+        if chosen not in list(options):
+            raise ValueError(f"menu {role!r}: {chosen!r} is not one of its options {list(options)}")
+    panels = [panel for _, column in columns for panel in column]
+    needed = set()
+    for name, roles, _ in panels:
+        unknown = [r for r in roles if r not in menus]
+        if unknown:
+            raise ValueError(f"panel {name!r} names no menu {unknown}; menus are {list(menus)}")
+        for combo in itertools.product(*(list(menus[r][1]) for r in roles)):
+            key = "|".join(map(str, combo))
+            if key not in images:
+                raise ValueError(f"panel {name!r} has no image for {dict(zip(roles, combo))}")
+            needed.add(key)
+    uid = prefix + uuid.uuid4().hex[:8]
+
+    def menu(role):
+        label, options, chosen = menus[role]
+        items = "".join(f'<option value="{html.escape(str(o))}"{" selected" if o == chosen else ""}>'
+                        f'{html.escape(str(o))}</option>' for o in options)
+        return (f'<label style="margin-right:12px">{html.escape(label)} '
+                f'<select id="{uid}-{role}" aria-label="{html.escape(label)}">{items}</select></label>')
+
+    def img(name, roles, width):
+        key = "|".join(str(menus[r][2]) for r in roles)
+        style = f"width:{width}px;image-rendering:pixelated" if width else "max-width:100%"
+        return f'<img id="{uid}-{name}-img" src="{images[key]}" alt="{html.escape(name)}" style="{style}"><br>'
+
+    body = "".join(
+        f'<div style="display:inline-block;vertical-align:top;margin-right:12px">'
+        f'{menu(head) + "<br>" if head else ""}{"".join(img(*panel) for panel in column)}</div>'
+        for head, column in columns)
+    spec = {name: list(roles) for name, roles, _ in panels}
+    script = (f"<script>(function(){{var images={json.dumps({k: images[k] for k in sorted(needed)})};"
+              f"var panels={json.dumps(spec)};var roles={json.dumps(list(menus))};"
+              f"function value(r){{return document.getElementById('{uid}-'+r).value;}}"
+              f"function show(){{Object.keys(panels).forEach(function(p){{"
+              f"document.getElementById('{uid}-'+p+'-img').src=images[panels[p].map(value).join('|')];}});}}"
+              f"roles.forEach(function(r){{document.getElementById('{uid}-'+r).addEventListener('change',show);}});"
+              f"}})();</script>")
+    head = "".join(menu(r) for r in top)
+    return f'<div id="{uid}" class="menu-switcher"><div>{head}</div>{body}{script}</div>'
+
+
+def _run_curve(name: str, history: dict, epochs: Sequence[int], loss_range: tuple[float, float]):
+    """A run's validation loss per epoch (and its EMA weights' loss), the ``epochs`` marked."""
+    fig, ax = plt.subplots(figsize=(3.4, 2.5))
+    ax.plot(history["epoch"], history["val_loss"], "-", color="C0", lw=1.2, label="validation loss")
+    if history.get("val_loss_ema"):
+        ax.plot(history["epoch"], history["val_loss_ema"], "-", color="C1", lw=1.2, label="EMA weights")
+    for e in epochs:
+        ax.axvline(e, color="k", lw=0.5, ls=":")
+    ax.set(yscale="log", xlabel="epoch", ylabel="validation loss", ylim=loss_range, title=name)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None, first: str | None = None,
+                 second: str | None = None):
+    """Two runs side by side, for the static HTML book: a menu above each column picks its run, a third
+    picks the epoch (one of the epochs every run has a grid for). Each column shows the run's sample grid
+    at that epoch (the same starting noise for every run and epoch) above its validation loss per epoch,
+    on one loss scale for all runs, the menu's epochs dotted. Every grid and every run's curve is drawn
+    once, in advance, as a PNG, and :func:`menu_switcher` swaps them in."""
     from IPython.display import HTML
 
     names = list(histories)
@@ -248,28 +328,48 @@ def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None
     loss_range = _loss_range(histories)
     images = {}
     for n in names:
+        grids = histories[n]["grids"]
         for e in epochs:
-            fig = plot_run_panel(n, histories[n], e, loss_range=loss_range)[0].figure
-            fig.tight_layout()
-            images[f"{n}|{e}"] = _png_data_uri(fig)
-    uid = "rs" + uuid.uuid4().hex[:8]
+            grid = grids[histories[n]["grid_epochs"].index(e)]
+            images[f"{n}|{e}"] = _grid_data_uri(grid, nrow=int(np.ceil(np.sqrt(len(grid)))))
+        images[n] = _png_data_uri(_run_curve(n, histories[n], epochs, loss_range))
+    menus = {"epoch": ("epoch", epochs, epochs[-1]), "left": ("left run", names, first),
+             "right": ("right run", names, second)}
+    columns = [(side, [(side, (side, "epoch"), 190), (f"{side}-curve", (side,), None)]) for side in ("left", "right")]
+    return HTML(menu_switcher(menus, columns, images, top=("epoch",), prefix="rs"))
 
-    def menu(role, chosen, options):
-        items = "".join(f'<option value="{html.escape(str(o))}"{" selected" if o == chosen else ""}>'
-                        f'{html.escape(str(o))}</option>' for o in options)
-        return f'<select id="{uid}-{role}" aria-label="{role}">{items}</select>'
 
-    start_epoch = epochs[-1]
-    columns = "".join(
-        f'<div style="display:inline-block;vertical-align:top;margin-right:12px">{menu(role, pick, names)}<br>'
-        f'<img id="{uid}-{role}-img" src="{images[f"{pick}|{start_epoch}"]}" alt="{role} run" style="max-width:100%"></div>'
-        for role, pick in (("left", first), ("right", second)))
-    script = (f"<script>(function(){{var images={json.dumps(images)};"
-              f"function show(){{var e=document.getElementById('{uid}-epoch').value;"
-              f"['left','right'].forEach(function(r){{var run=document.getElementById('{uid}-'+r).value;"
-              f"document.getElementById('{uid}-'+r+'-img').src=images[run+'|'+e];}});}}"
-              f"['left','right','epoch'].forEach(function(r){{document.getElementById('{uid}-'+r)"
-              f".addEventListener('change',show);}});}})();</script>")
-    body = (f'<div id="{uid}" class="run-switcher"><div>epoch {menu("epoch", start_epoch, epochs)}</div>'
-            f"{columns}{script}</div>")
-    return HTML(body)
+def plot_guidance_grid(samples: dict, per_cell: int = 4, size: float = 1.0):
+    """Every digit (rows) at every guidance weight (columns): the first ``per_cell`` samples of each
+    (digit, weight) of :func:`lib.guidance.guided_samples`, in one row per cell."""
+    digits = sorted({d for d, _ in samples})
+    weights = sorted({w for _, w in samples})
+    fig, axes = plt.subplots(len(digits), len(weights), figsize=(size * len(weights) * per_cell / 2.2,
+                                                                 size * len(digits) / 1.6), squeeze=False)
+    for i, d in enumerate(digits):
+        for j, w in enumerate(weights):
+            ax = axes[i, j]
+            ax.imshow(tile(samples[d, w][:per_cell], nrow=per_cell), cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([]), ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"w = {w:g}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(str(d), rotation=0, labelpad=10, fontsize=9, va="center")
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def guidance_switcher(samples: dict, first_digit: int | None = None, first_weight: float | None = None):
+    """The static counterpart of :func:`lib.widgets.guidance_explorer`: menus pick a digit and a
+    guidance weight and show that pair's samples (:func:`lib.guidance.guided_samples`), every grid
+    drawn in advance."""
+    from IPython.display import HTML
+
+    digits = sorted({d for d, _ in samples})
+    weights = sorted({w for _, w in samples})
+    images = {f"{d}|{w:g}": _grid_data_uri(x) for (d, w), x in samples.items()}
+    menus = {"digit": ("digit", digits, digits[0] if first_digit is None else first_digit),
+             "guidance": ("guidance weight w", [f"{w:g}" for w in weights],
+                          f"{weights[-1] if first_weight is None else first_weight:g}")}
+    columns = [(None, [("samples", ("digit", "guidance"), 240)])]
+    return HTML(menu_switcher(menus, columns, images, top=("digit", "guidance"), prefix="gs"))

@@ -107,3 +107,31 @@ def run_comparison(histories: dict, first: str | None = None, second: str | None
         w.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([left, right]), epoch, out])
+
+
+def guidance_explorer(model, process, n: int = 16, seed: int = 0, steps: int = 20, max_weight: float = 6.0):
+    """Pick a digit and a classifier-free guidance weight w and see ``n`` samples of that digit, all
+    from the same starting noise (DDIM with ``steps`` steps, so that only the label and w change them).
+    :func:`lib.viz.guidance_switcher` is its counterpart in the static HTML book."""
+    import ipywidgets as widgets
+
+    from .guidance import guided_samples
+    from .viz import show_grid
+
+    digit = widgets.Dropdown(options=list(range(model.num_classes)), value=0, description="digit")
+    weight = widgets.FloatSlider(value=1.0, min=0.0, max=max_weight, step=0.5, description="guidance w")
+    out = widgets.Output()
+
+    def redraw(change=None):
+        images = guided_samples(model, process, [digit.value], [weight.value], n=n, seed=seed, steps=steps,
+                                image_size=model.image_size)[digit.value, weight.value]
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(3, 3))
+            show_grid(images, ax=ax, title=f"digit {digit.value}, w = {weight.value:g}")
+            plt.show()
+
+    for w in (digit, weight):
+        w.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([digit, weight]), out])

@@ -102,3 +102,41 @@ def test_command_line(setup, tmp_path, capsys):  # scores with the shipped class
         code, out, err = run_cli(cli_guidance, [str(run), "--out", str(tmp_path / "h.json"), "--data", str(data),
                                                *argv], capsys)
         assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_guided_samples_share_their_start_so_weight_zero_ignores_the_digit(setup):
+    import re
+
+    from lib import viz
+    from lib.guidance import guided_samples
+
+    run, data, cls = setup
+    loaded = load_trained(run)
+    samples = guided_samples(loaded.model, loaded.process, [0, 3], [0, 1, 4], n=3, steps=3)
+    assert sorted(samples) == [(0, 0.0), (0, 1.0), (0, 4.0), (3, 0.0), (3, 1.0), (3, 4.0)]
+    assert torch.equal(samples[0, 0.0], samples[3, 0.0])  # the unconditional model, from the same noise
+    assert not torch.equal(samples[0, 4.0], samples[3, 4.0])
+    html = viz.guidance_switcher(samples).data
+    assert len(set(re.findall(r'"(data:image/png;base64,[^"]+)"', html))) == 5  # digits 0 and 3 share w = 0
+    assert re.findall(r'<option value="([^"]+)" selected>', html) == ["0", "4"]
+    fig = viz.plot_guidance_grid(samples, per_cell=2)
+    assert fig.axes[0].get_title() == "w = 0" and len(fig.axes) == 6
+    with pytest.raises(ValueError, match="digits must lie in 0..9"):
+        guided_samples(loaded.model, loaded.process, [10], [1])
+
+
+def test_guidance_explorer_draws_the_chosen_digit_and_weight(setup, monkeypatch):
+    from lib import guidance, widgets
+
+    run, data, cls = setup
+    loaded = load_trained(run)
+    asked = []
+    real = guidance.guided_samples
+    monkeypatch.setattr(guidance, "guided_samples",
+                        lambda model, process, digits, weights, **kw: asked.append((digits, weights))
+                        or real(model, process, digits, weights, **{**kw, "n": 2, "steps": 2}))
+    box = widgets.guidance_explorer(loaded.model, loaded.process)
+    digit, weight = box.children[0].children
+    digit.value = 7
+    weight.value = 3.0
+    assert asked == [([0], [1.0]), ([7], [1.0]), ([7], [3.0])]

@@ -88,13 +88,28 @@ def test_run_switcher_draws_every_panel_once_and_names_its_choices():
     matplotlib.use("Agg")
     runs = {"a": _fake_history(0, ema=True), "b": _fake_history(1), "c": _fake_history(2)}
     html = viz.run_switcher(runs, second="c").data
-    assert len(set(re.findall(r'"(data:image/png;base64,[^"]+)"', html))) == 3 * 3  # 3 runs x 3 epochs
+    # a grid per run and epoch (3 x 3), and one loss curve per run
+    assert len(set(re.findall(r'"(data:image/png;base64,[^"]+)"', html))) == 3 * 3 + 3
     selected = re.findall(r'<option value="([^"]+)" selected>', html)
     assert selected == ["10", "a", "c"]  # last matched epoch, then the left and right runs
     with pytest.raises(ValueError, match="unknown run 'z'"):
         viz.run_switcher(runs, first="z")
     with pytest.raises(ValueError, match=r"no sample grid for \(run, epoch\)"):
         viz.run_switcher(runs, epochs=[2])
+
+
+def test_menu_switcher_refuses_a_missing_image_or_menu():
+    menus = {"digit": ("digit", [0, 1], 0), "w": ("guidance", [1.0, 2.0], 1.0)}
+    images = {f"{d}|{w}": f"data:image/png;base64,{d}{w}" for d in (0, 1) for w in (1.0, 2.0)}
+    html = viz.menu_switcher(menus, [(None, [("samples", ("digit", "w"), 100)])], images, top=("digit", "w"))
+    assert 'src="data:image/png;base64,01.0"' in html  # the chosen digit 0 at guidance 1.0
+    with pytest.raises(ValueError, match=r"no image for \{'digit': 1, 'w': 2.0\}"):
+        viz.menu_switcher(menus, [(None, [("samples", ("digit", "w"), None)])],
+                          {k: v for k, v in images.items() if k != "1|2.0"})
+    with pytest.raises(ValueError, match="names no menu"):
+        viz.menu_switcher(menus, [(None, [("samples", ("label",), None)])], images)
+    with pytest.raises(ValueError, match="is not one of its options"):
+        viz.menu_switcher({"digit": ("digit", [0, 1], 7)}, [], images)
 
 
 def test_run_switcher_swaps_panels_in_a_browser():
@@ -124,8 +139,10 @@ def test_run_switcher_swaps_panels_in_a_browser():
         assert (src("left"), src("right")) == (images["a|10"], images["b|10"])
         page.select_option(f"#{uid}-epoch", "5")
         assert (src("left"), src("right")) == (images["a|5"], images["b|5"])
+        assert src("left-curve") != src("right-curve")
         page.select_option(f"#{uid}-left", "b")
         assert src("left") == images["b|5"] and src("right") == images["b|5"]
+        assert src("left-curve") == src("right-curve")
         browser.close()
     assert not errors
 
