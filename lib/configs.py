@@ -40,6 +40,9 @@ class TrainConfig:
     network_options: dict = field(default_factory=dict)  # further constructor arguments of the network
     num_classes: int | None = None  # a label embedding with a "no label" entry (None: unconditional)
     label_dropout: float = 0.0  # fraction of training images shown without their label (classifier-free guidance)
+    # weight of a classifier ("discriminator") term: the book's frozen MNIST classifier reads the clean image
+    # the network implies, x0_hat, and its cross-entropy against the label is added to the loss (labelled images)
+    classifier_loss: float = 0.0
     # the forward process
     process: str = "gaussian"
     schedule: str = "linear"
@@ -90,6 +93,10 @@ class TrainConfig:
             (0.0 <= self.label_dropout < 1.0, f"label_dropout must lie in [0, 1), got {self.label_dropout}"),
             (self.label_dropout == 0.0 or self.num_classes is not None,
              "label_dropout needs a conditional network (set num_classes)"),
+            (self.classifier_loss >= 0.0 and math.isfinite(self.classifier_loss),
+             f"classifier_loss must be a weight >= 0, got {self.classifier_loss}"),
+            (self.classifier_loss == 0.0 or self.num_classes == 10,
+             "classifier_loss needs a conditional network with the classifier's 10 digits (num_classes = 10)"),
             (not set(self.network_options) & {"hidden", "activation", "num_classes"},
              "hidden, activation and num_classes are top-level keys, not network_options"),
             (self.network in NETWORKS, f"unknown network {self.network!r}; choose one of {sorted(NETWORKS)}"),
@@ -273,6 +280,10 @@ CONFIGS: dict[str, TrainConfig] = {
     # without its label one time in ten (classifier-free guidance, Ho & Salimans 2022: p_uncond 0.1)
     "cond-unet": _timed("cond-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
                         num_classes=10, label_dropout=0.1),
+    # ... and with the seed's "discriminator": the frozen book classifier's cross-entropy on x0_hat, weighted
+    # 0.01 so that the term (about 2.3 for a guess) starts near the noise loss (about 0.03 after a few minutes)
+    "cond-unet-classifier": _timed("cond-unet-classifier", network="unet", hidden=(32, 64, 64), activation="silu",
+                                   lr=1e-3, num_classes=10, label_dropout=0.1, classifier_loss=0.01),
 }
 
 

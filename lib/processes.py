@@ -89,11 +89,14 @@ def training_loss(
     loss: str = "mse",
     precision: str = "fp32",
     label: torch.Tensor | None = None,
+    label_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Algorithm 1 for any forward process: draw t ~ U{1..T}, degrade x0 to (x_t, target), and
     return loss(network(x_t, t / T, label), target), plus the network's own ``extra_loss`` if it has
-    one (the VAE-style decoder's KL term). Randomness comes from ``generator`` in a fixed order (t,
-    then what the process draws), so a run is reproducible and exactly resumable."""
+    one (the VAE-style decoder's KL term), plus ``label_loss(x0_hat, label)`` when given, on the images
+    that carry a label (x0_hat: the clean image the output implies). Randomness comes from
+    ``generator`` in a fixed order (t, then what the process draws), so a run is reproducible and
+    exactly resumable."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
     gen_device = generator.device if generator is not None else x0.device
@@ -103,7 +106,14 @@ def training_loss(
         output = model(x_t, t.float() / process.T) if label is None else model(x_t, t.float() / process.T, label)
     value = LOSSES[loss](output.float(), target)
     extra = getattr(model, "extra_loss", None)
-    return value + extra() if extra is not None else value
+    if extra is not None:
+        value = value + extra()
+    if label_loss is not None and label is not None:
+        labelled = label >= 0
+        if bool(labelled.any()):
+            x0_hat = process.predict_x0(x_t[labelled], t[labelled], output.float()[labelled])
+            value = value + label_loss(x0_hat, label[labelled])
+    return value
 
 
 @torch.no_grad()

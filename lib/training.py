@@ -90,9 +90,10 @@ def new_history() -> dict:
 
 
 def train_step(model, optimizer, process, x0, generator, loss: str = "mse", precision: str = "fp32",
-               label=None, ema_model=None, ema_decay: float | None = None) -> float:
-    """One optimiser step of Algorithm 1 on the batch ``x0`` (then the EMA update); returns the loss."""
-    value = training_loss(model, process, x0, generator, loss, precision, label)
+               label=None, ema_model=None, ema_decay: float | None = None, label_loss=None) -> float:
+    """One optimiser step of Algorithm 1 on the batch ``x0`` (then the EMA update); returns the loss
+    (with ``label_loss``, :func:`lib.processes.training_loss`'s classifier term, included)."""
+    value = training_loss(model, process, x0, generator, loss, precision, label, label_loss)
     optimizer.zero_grad(set_to_none=True)
     value.backward()
     optimizer.step()
@@ -148,6 +149,23 @@ def _check_resumable(state: dict, config: TrainConfig, ckpt_path: Path) -> None:
         raise CheckpointError(f"cannot resume '{ckpt_path}' with a different configuration ({detail})")
 
 
+def classifier_label_loss(classifier: torch.nn.Module, weight: float, device: str | torch.device = "cpu"):
+    """The classifier ("discriminator") term of a conditional run: ``weight`` times the cross-entropy
+    of the frozen ``classifier``'s logits on x0_hat (clamped to the data range [-1, 1]) against the
+    label. The classifier is not trained (its parameters get no gradient, its BatchNorm statistics
+    stay fixed); the gradient reaches the diffusion network through x0_hat."""
+    import copy
+
+    frozen = copy.deepcopy(classifier).to(device).eval()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+
+    def label_loss(x0_hat: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return weight * torch.nn.functional.cross_entropy(frozen(x0_hat.clamp(-1.0, 1.0)), label)
+
+    return label_loss
+
+
 def train(
     config: TrainConfig,
     out_dir: str | os.PathLike,
@@ -183,10 +201,11 @@ def train(
                               f"or choose another output folder")
 
     classifier = None
-    if config.metric_epochs:  # load it now, so a missing classifier fails before hours of training
+    if config.metric_epochs or config.classifier_loss:  # load it now: a missing classifier fails before training
         from .classifier import load_classifier
 
         classifier = load_classifier(classifier_path)
+    label_loss = None if not config.classifier_loss else classifier_label_loss(classifier.model, config.classifier_loss, device)
     precision = resolve_precision(config.precision, device)
     process = config.make_process()
     train_set = load_mnist("train", root=data_root, limit=config.train_limit, image_size=config.image_size)
@@ -270,7 +289,7 @@ def train(
                     if decay is not None and config.ema_warmup:
                         decay = warmup_decay(decay, step)
                     losses.append(train_step(model, optimizer, process, train_images[idx], generator, config.loss,
-                                             precision, label, ema_model, decay))
+                                             precision, label, ema_model, decay, label_loss))
                     step += 1
                     dt = clock.step()
                     epoch_s += dt

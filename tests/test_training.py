@@ -209,6 +209,51 @@ def test_conditional_training_with_label_dropout(fake_mnist, tmp_path):
     assert loaded.model.num_classes == 10 and h["grids"][0].shape == (2, 28, 28)
 
 
+def test_the_classifier_term_adds_the_frozen_classifiers_cross_entropy_on_labelled_x0_hat():
+    from lib.classifier import MNISTClassifier
+    from lib.diffusion import GaussianDiffusion, predict_x0
+    from lib.processes import training_loss
+    from lib.schedules import linear
+    from lib.training import classifier_label_loss
+
+    torch.manual_seed(0)
+    net = get_config("default", num_classes=10).make_network()
+    classifier = MNISTClassifier().eval()
+    before = {k: v.clone() for k, v in classifier.state_dict().items()}
+    process = GaussianDiffusion(linear(T=10))
+    x0 = torch.rand(6, 1, 28, 28) * 2 - 1
+    label = torch.tensor([3, -1, 0, 9, -1, 5])
+    term = classifier_label_loss(classifier, 0.5)
+    total = training_loss(net, process, x0, torch.Generator().manual_seed(1), label=label, label_loss=term)
+    plain = training_loss(net, process, x0, torch.Generator().manual_seed(1), label=label)
+    # by hand: the same t and noise (same generator), the images with a label, x0_hat clamped to [-1, 1]
+    g = torch.Generator().manual_seed(1)
+    t = torch.randint(1, 11, (6,), generator=g)
+    x_t, _ = process.degrade(x0, t, g)
+    with torch.no_grad():
+        x0_hat = predict_x0(process.schedule, x_t, t, net(x_t, t.float() / 10, label))
+        keep = label >= 0
+        ce = torch.nn.functional.cross_entropy(classifier(x0_hat[keep].clamp(-1, 1)), label[keep])
+    assert float((total - plain).detach()) == pytest.approx(0.5 * float(ce), rel=1e-5)
+    total.backward()
+    assert all(p.grad is None for p in classifier.parameters())  # the classifier is not trained
+    assert all(torch.equal(before[k], v) for k, v in classifier.state_dict().items())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.label_embedding.parameters())
+
+
+def test_a_run_with_the_classifier_term_trains_and_refuses_unconditional_networks(fake_mnist, tmp_path):
+    from conftest import save_untrained_classifier
+
+    cls = save_untrained_classifier(tmp_path / "cls.pt")
+    h = train(tiny(num_classes=10, label_dropout=0.2, classifier_loss=0.1, epochs=1), tmp_path / "r",
+              data_root=fake_mnist, progress=False, log=quiet, classifier_path=cls)
+    assert len(h["val_loss"]) == 1 and all(v == v for v in h["iter_loss"])
+    with pytest.raises(ValueError, match="classifier_loss needs a conditional network"):
+        tiny(classifier_loss=0.1)
+    with pytest.raises(ValueError, match="classifier_loss must be a weight >= 0"):
+        tiny(num_classes=10, classifier_loss=-1.0)
+
+
 def test_the_shipped_default_checkpoint_still_loads():
     from lib.config import shipped_checkpoint
 
