@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Environment variable naming the folder that holds ``MNIST/raw/*-ubyte``.
+#: Environment variable naming the data root: the folder that holds ``MNIST/raw/*-ubyte`` and the other
+#: data sets in torchvision's layouts (lib.data).
 DATA_ENV = "DIFFUSION_BOOK_DATA"
 #: Environment variable that switches chapters and scripts to their short execution mode.
 SHORT_ENV = "DIFFUSION_BOOK_SHORT"
@@ -32,7 +33,7 @@ def default_data_root() -> Path:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Resolve the MNIST data root: the argument, then ``$DIFFUSION_BOOK_DATA``, then the cache folder.
+    """Resolve the data root: the argument, then ``$DIFFUSION_BOOK_DATA``, then the cache folder.
 
     The result is always absolute. A relative path (``root``, ``--data`` or the variable) is taken
     relative to the current working directory of this process, at the time of the call, and never

@@ -6,10 +6,10 @@ import sys
 from typing import Callable
 
 from ..checkpoints import CheckpointError
-from ..data import MNISTNotFoundError
+from ..data import DatasetNotFoundError
 
 #: Errors that mean "the user asked for something wrong or missing", reported in one line.
-USER_ERRORS = (ValueError, TypeError, CheckpointError, MNISTNotFoundError, FileNotFoundError,
+USER_ERRORS = (ValueError, TypeError, CheckpointError, DatasetNotFoundError, FileNotFoundError,
                FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
