@@ -26,6 +26,18 @@ from .checkpoints import CheckpointError, save_checkpoint
 CLASSIFIER_FORMAT = "diffusion-book-classifier"
 #: Where the repository ships the trained classifier.
 SHIPPED_CLASSIFIER = CHECKPOINT_DIR / "classifier" / "classifier.pt"
+#: The data set the classifier was trained on: the only one whose samples its features can score.
+CLASSIFIER_DATASET = "mnist"
+
+
+def check_scorable(dataset: str, what: str = "scoring") -> None:
+    """A one-line ValueError unless samples of ``dataset`` can be scored with this classifier (MNIST
+    only: Fashion-MNIST is grey and 28 x 28 too, but its features would measure nothing meaningful)."""
+    if dataset != CLASSIFIER_DATASET:
+        raise ValueError(f"{what}: the book's MNIST classifier cannot score a {dataset} run (it reads handwritten "
+                         f"digits); other data sets need InceptionV3 features (lib.inception, with the weights "
+                         f"file that $DIFFUSION_BOOK_INCEPTION_WEIGHTS names), which no command of this book "
+                         f"computes for them yet")
 
 
 class MNISTClassifier(nn.Module):

@@ -1,7 +1,7 @@
 """Training configurations: what defines a run, the book's named runs, and users' own TOML files.
 
-A :class:`TrainConfig` names its network, its forward process and everything training needs; it
-builds them (:meth:`TrainConfig.make_network`, :meth:`TrainConfig.make_process`) and rejects a
+A :class:`TrainConfig` names its data set, its network, its forward process and everything training
+needs; it builds them (:meth:`TrainConfig.make_network`, :meth:`TrainConfig.make_process`) and rejects a
 mistake with one clear message when it is created. The chapters refer to the runs of
 :data:`CONFIGS` by name; ``python -m lib.train my-run.toml`` trains a :func:`load_config_file`.
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from .classifier import check_scorable
+from .data import DATASETS
 from .degradations import Average, Blur, ColdProcess, Downsample
 from .diffusion import GaussianDiffusion
 from .networks import NETWORKS, build_network
@@ -33,6 +35,11 @@ class TrainConfig:
     """Everything that defines a training run. ``epochs`` (and ``minutes``, if set) bound its length."""
 
     name: str = "default"
+    # the data: a key of lib.data.DATASETS, and the side of the square images the network sees
+    dataset: str = "mnist"
+    # None: the data set's native size (MNIST 28, CIFAR-10 32, FGVC-Aircraft 32); MNIST at another size is
+    # resized the Cold Diffusion authors' way, FGVC-Aircraft's photos are cut to any size, the others keep theirs
+    image_size: int | None = None
     # the network, called as network(x_t, t / T, label)
     network: str = "cnn"
     hidden: tuple[int, ...] = (16, 32, 32, 16)  # channel widths (per layer for the CNN, per level for U-Nets)
@@ -50,7 +57,6 @@ class TrainConfig:
     beta_1: float = 1e-4
     beta_T: float = 0.02
     process_options: dict = field(default_factory=dict)  # parameters of a cold degradation
-    image_size: int = 28  # 28: MNIST as it is; another size resizes it the Cold Diffusion authors' way (lib.data)
     # the objective and the optimiser
     loss: str = "mse"
     lr: float = 2e-4
@@ -75,6 +81,16 @@ class TrainConfig:
         errors = _type_errors(self)
         if errors:
             raise ValueError("; ".join(errors))
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        data = DATASETS[self.dataset]
+        if self.image_size is None:  # frozen: set once, here, as the field's documented default
+            object.__setattr__(self, "image_size", data.image_size)
+        data.check_size(self.image_size)
+        if self.metric_epochs:
+            check_scorable(self.dataset, "metric_epochs")
+        if self.classifier_loss:
+            check_scorable(self.dataset, "classifier_loss")
         checks = [
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
@@ -89,7 +105,9 @@ class TrainConfig:
              f"metric_samples must be >= 2 to score samples, got {self.metric_samples}"),
             (self.n_grid >= 1, f"n_grid must be >= 1, got {self.n_grid}"),
             (self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {sorted(LOSSES)}"),
-            (self.num_classes is None or self.num_classes >= 2, f"num_classes must be >= 2, got {self.num_classes}"),
+            (self.num_classes is None or self.num_classes == data.num_classes,
+             f"num_classes must be {data.num_classes}, the classes of {self.dataset} (or absent: unconditional), "
+             f"got {self.num_classes}"),
             (0.0 <= self.label_dropout < 1.0, f"label_dropout must lie in [0, 1), got {self.label_dropout}"),
             (self.label_dropout == 0.0 or self.num_classes is not None,
              "label_dropout needs a conditional network (set num_classes)"),
@@ -97,8 +115,9 @@ class TrainConfig:
              f"classifier_loss must be a weight >= 0, got {self.classifier_loss}"),
             (self.classifier_loss == 0.0 or self.num_classes == 10,
              "classifier_loss needs a conditional network with the classifier's 10 digits (num_classes = 10)"),
-            (not set(self.network_options) & {"hidden", "activation", "num_classes"},
-             "hidden, activation and num_classes are top-level keys, not network_options"),
+            (not set(self.network_options) & {"hidden", "activation", "num_classes", "channels"},
+             "hidden, activation and num_classes are top-level keys and channels is the data set's, not "
+             "network_options"),
             (self.network in NETWORKS, f"unknown network {self.network!r}; choose one of {sorted(NETWORKS)}"),
             (self.process in PROCESSES, f"unknown process {self.process!r}; choose one of {sorted(PROCESSES)}"),
             (self.train_limit is None or self.train_limit >= 1, f"train_limit must be >= 1, got {self.train_limit}"),
@@ -125,11 +144,16 @@ class TrainConfig:
     def make_process(self) -> ForwardProcess:
         return PROCESSES[self.process](self)
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(channels, image_size, image_size): the shape of one image the network sees."""
+        return DATASETS[self.dataset].channels, self.image_size, self.image_size
+
     def make_network(self) -> torch.nn.Module:
         sized = "image_size" in inspect.signature(NETWORKS[self.network]).parameters
         return build_network(self.network, hidden=self.hidden, activation=self.activation,
-                             num_classes=self.num_classes, **({"image_size": self.image_size} if sized else {}),
-                             **self.network_options)
+                             num_classes=self.num_classes, channels=self.image_shape[0],
+                             **({"image_size": self.image_size} if sized else {}), **self.network_options)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -287,15 +311,24 @@ CONFIGS: dict[str, TrainConfig] = {
 }
 
 
+def derive(base: TrainConfig, **changes) -> TrainConfig:
+    """``base`` with fields replaced by ``changes``. A run moved to another data set without an
+    ``image_size`` of its own takes that data set's native size, not the size ``base`` had."""
+    dataset = changes.get("dataset", base.dataset)
+    if dataset != base.dataset and "image_size" not in changes:
+        changes["image_size"] = None
+    return dataclasses.replace(base, **changes)
+
+
 def get_config(name: str, **overrides) -> TrainConfig:
-    """A named configuration, with fields replaced by ``overrides``."""
+    """A named configuration, with fields replaced by ``overrides`` (see :func:`derive`)."""
     if name not in CONFIGS:
         raise ValueError(f"unknown configuration {name!r}; choose one of {sorted(CONFIGS)}"
                          " (or give the path of a .toml file)")
     unknown = sorted(set(overrides) - FIELDS)
     if unknown:
         raise ValueError(f"unknown configuration key(s) {unknown}")
-    return dataclasses.replace(CONFIGS[name], **overrides)
+    return derive(CONFIGS[name], **overrides)
 
 
 def load_config_file(path: str | os.PathLike, **overrides) -> TrainConfig:
@@ -324,6 +357,6 @@ def load_config_file(path: str | os.PathLike, **overrides) -> TrainConfig:
         if isinstance(data.get(key), list):
             data[key] = tuple(data[key])
     try:
-        return dataclasses.replace(CONFIGS[base], **{**data, **overrides})
+        return derive(CONFIGS[base], **{**data, **overrides})
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
