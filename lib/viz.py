@@ -1,5 +1,8 @@
 """Figures for the chapters: image grids, schedules, loss curves, and animations whose JavaScript
-player works in the static HTML book (no kernel needed)."""
+player works in the static HTML book (no kernel needed).
+
+Images are drawn as uint8 arrays (:func:`to_uint8`): (N, H, W) grey, or (N, H, W, 3) in colour (RGB,
+channels last), the format of :func:`lib.data.to_image_array` and of the sample grids a run records."""
 from __future__ import annotations
 
 import re
@@ -15,28 +18,27 @@ from .schedules import Schedule
 
 
 def to_uint8(images) -> np.ndarray:
-    """Images as uint8 (N, H, W): accepts uint8 arrays/tensors, or floats in the model range [-1, 1]."""
+    """Images as uint8 (N, H, W) (grey) or (N, H, W, 3) (colour). Accepts those, (H, W), or the network's
+    (N, C, H, W) with C = 1 or 3; uint8 arrays/tensors, or floats in the model range [-1, 1]."""
     x = images.detach().cpu() if isinstance(images, torch.Tensor) else torch.as_tensor(np.asarray(images))
-    if x.ndim == 4:
-        if x.shape[1] != 1:
-            raise ValueError(f"expected single-channel images (N, 1, H, W), got {tuple(x.shape)}")
-        x = x[:, 0]
     if x.ndim == 2:
         x = x[None]
-    if x.ndim != 3:
-        raise ValueError(f"expected images shaped (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
-    if x.dtype == torch.uint8:
-        return x.numpy()
-    return data_to_uint8(x).numpy()
+    if x.ndim == 4 and x.shape[1] in (1, 3):  # the network's (N, C, H, W) -> the drawn layout
+        x = x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
+    if not (x.ndim == 3 or (x.ndim == 4 and x.shape[-1] == 3)):
+        raise ValueError(f"expected grey or RGB images shaped (N, H, W), (N, H, W, 3) or (N, C, H, W) with "
+                         f"C = 1 or 3, got {tuple(x.shape)}")
+    return (x if x.dtype == torch.uint8 else data_to_uint8(x)).numpy()
 
 
 def tile(images, nrow: int | None = None, pad: int = 2) -> np.ndarray:
-    """Tile N images into one array with ``nrow`` images per row and ``pad`` grey pixels between."""
+    """Tile N images into one array with ``nrow`` images per row and ``pad`` grey pixels between:
+    (rows, columns) for grey images, (rows, columns, 3) for RGB ones."""
     x = to_uint8(images)
-    n, h, w = x.shape
+    n, h, w = x.shape[:3]
     nrow = nrow or int(np.ceil(np.sqrt(n)))
     ncol_rows = int(np.ceil(n / nrow))
-    out = np.full((ncol_rows * (h + pad) + pad, nrow * (w + pad) + pad), 128, np.uint8)
+    out = np.full((ncol_rows * (h + pad) + pad, nrow * (w + pad) + pad, *x.shape[3:]), 128, np.uint8)
     for i in range(n):
         r, c = divmod(i, nrow)
         out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = x[i]
@@ -44,10 +46,10 @@ def tile(images, nrow: int | None = None, pad: int = 2) -> np.ndarray:
 
 
 def show_grid(images, nrow: int | None = None, ax=None, title: str | None = None):
-    """Show images as one grid (white digits on black, as MNIST)."""
+    """Show images as one grid (grey ones in grey levels, white digits on black as MNIST; RGB in colour)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3))
-    ax.imshow(tile(images, nrow), cmap="gray", vmin=0, vmax=255)
+    ax.imshow(tile(images, nrow), cmap="gray", vmin=0, vmax=255)  # the colour map applies to grey images only
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
@@ -127,7 +129,7 @@ def animate(frames: Sequence, titles: Sequence[str], nrow: int | None = None, ro
     if rows is not None and len(rows) != len(frames[0]):
         raise ValueError(f"{len(rows)} row labels for {len(frames[0])} rows")
     tiles = [[tile(b, nrow) for b in f] for f in frames]
-    h, w = tiles[0][0].shape
+    h, w = tiles[0][0].shape[:2]
     k = len(tiles[0])
     dpi, title_px, label_px = 100, 18, (14 if rows else 0)
     width_px, height_px = w * scale + label_px, k * h * scale + title_px

@@ -13,8 +13,25 @@ def test_to_uint8_maps_model_range_and_keeps_uint8():
     assert viz.to_uint8(x).tolist() == [[[0, 128], [255, 255]]]
     u = np.arange(8, dtype=np.uint8).reshape(2, 2, 2)
     assert np.array_equal(viz.to_uint8(u), u)
-    with pytest.raises(ValueError, match="single-channel"):
-        viz.to_uint8(torch.zeros(2, 3, 4, 4))
+    with pytest.raises(ValueError, match="grey or RGB"):
+        viz.to_uint8(torch.zeros(2, 2, 4, 4))
+
+
+def test_rgb_images_are_drawn_in_colour_channels_last():
+    """(N, 3, H, W) from a network and (N, H, W, 3) as a run stores its grids give the same uint8 image,
+    and a tile of RGB images is (rows, columns, 3) with each image in its place."""
+    x = torch.full((3, 3, 2, 2), -1.0)
+    x[:, 0] = 1.0  # pure red in the model range
+    x[1, 2] = 1.0  # the second image magenta
+    u = viz.to_uint8(x)
+    assert u.shape == (3, 2, 2, 3) and u[0, 0, 0].tolist() == [255, 0, 0] and u[1, 1, 1].tolist() == [255, 0, 255]
+    assert np.array_equal(viz.to_uint8(u), u) and np.array_equal(viz.to_uint8(torch.from_numpy(u)), u)
+    t = viz.tile(u, nrow=3, pad=1)
+    assert t.shape == (1 + 3, 1 + 3 * 3, 3)
+    assert t[1, 4].tolist() == [255, 0, 255] and t[0, 0].tolist() == [128, 128, 128]
+    ax = viz.show_grid(u)
+    assert ax.images[0].get_array().shape[-1] == 3
+    viz.plt.close("all")
 
 
 def test_tile_layout():
