@@ -15,8 +15,8 @@ coarse pixels after full downsampling), so :meth:`ColdProcess.fit` fits a Gaussi
 draws a summary, expands it into an image and adds ``start_noise`` (a small Gaussian noise, in the
 model range [-1, 1]) that breaks the symmetry: without it, one start always gives one sample.
 
-Every class takes the image size (square, one channel: MNIST) and its parameters as keywords; a
-configuration names them in ``process_options`` (:mod:`lib.configs`).
+Every class takes the image size (square; any number of channels: MNIST's one, RGB's three) and its
+parameters as keywords; a configuration names them in ``process_options`` (:mod:`lib.configs`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The training loop, the same for every network and forward process.
 
-:func:`train` runs Algorithm 1 (:func:`lib.processes.training_loss`) over epochs of the MNIST
-training split and writes ``RUN/checkpoint.pt`` atomically after every epoch. A checkpoint holds the
+:func:`train` runs Algorithm 1 (:func:`lib.processes.training_loss`) over epochs of the training
+split of the configuration's data set and writes ``RUN/checkpoint.pt`` atomically after every epoch. A checkpoint holds the
 model, the optimiser, every random generator's state, the EMA weights (if kept) and the whole
 history, so ``train(..., resume=True)`` continues bit for bit where a stopped run was. A wall-clock
 budget (``minutes``) stops a run at a step boundary with a checkpoint that resumes mid-epoch.
@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CHECKPOINT_VERSION, SNAPSHOT_FORMAT,
                           CheckpointError, read_checkpoint, save_checkpoint, snapshot_path)
 from .configs import OBSERVATION_FIELDS, TrainConfig
-from .data import load_mnist, to_uint8
+from .data import load_dataset, to_image_array, to_uint8
 from .ema import ema_copy, update_ema, warmup_decay
 from .precision import resolve_precision
 from .processes import training_loss
@@ -124,11 +124,12 @@ def grid_labels(config: TrainConfig) -> torch.Tensor | None:
 
 
 def sample_grid(model, process, config, precision, device) -> torch.Tensor:
-    """``n_grid`` samples from a fixed seed (the same start at every epoch), as uint8 (N, H, W)."""
+    """``n_grid`` samples from a fixed seed (the same start at every epoch), as uint8 (N, H, W) for a grey
+    data set and (N, H, W, 3) for a colour one (:func:`lib.data.to_image_array`)."""
     g = torch.Generator().manual_seed(config.seed + 2)
-    res = sample(model, process, (config.n_grid, 1, config.image_size, config.image_size), g, label=grid_labels(config),
+    res = sample(model, process, (config.n_grid, *config.image_shape), g, label=grid_labels(config),
                  precision=precision, device=device)
-    return to_uint8(res.images)[:, 0]
+    return to_image_array(res.images)
 
 
 def sample_metrics(model, process, config, precision, device, classifier, data_root) -> dict:
@@ -208,8 +209,8 @@ def train(
     label_loss = None if not config.classifier_loss else classifier_label_loss(classifier.model, config.classifier_loss, device)
     precision = resolve_precision(config.precision, device)
     process = config.make_process()
-    train_set = load_mnist("train", root=data_root, limit=config.train_limit, image_size=config.image_size)
-    val_set = load_mnist("val", root=data_root, limit=config.val_limit, image_size=config.image_size)
+    train_set, val_set = (load_dataset(config.dataset, split, root=data_root, limit=limit, image_size=config.image_size)
+                          for split, limit in (("train", config.train_limit), ("val", config.val_limit)))
     train_images = train_set.images.to(device)
     conditional = config.num_classes is not None
     train_labels = train_set.labels.to(device) if conditional else None

@@ -1,8 +1,9 @@
 """Restore degraded test digits with a cold checkpoint (Cold Diffusion's Table 1):
 ``python -m lib.restore CHECKPOINT --n N --out FILE.npz``.
 
-The ``.npz`` file holds uint8 arrays of shape (N, H, W) at the model's resolution, 0 = black:
-``original`` (the first N test digits), ``degraded`` (D(x, T)), ``direct`` (R(D(x, T), T)), ``alg1``
+The images are the run's data set's (MNIST digits for the book's runs). The ``.npz`` file holds
+uint8 arrays of shape (N, H, W) at the model's resolution, 0 = black ((N, H, W, 3) for a colour data
+set, which ``python -m lib.metrics`` does not score): ``original`` (the first N test images), ``degraded`` (D(x, T)), ``direct`` (R(D(x, T), T)), ``alg1``
 and ``alg2`` (the two sampling algorithms started from D(x, T)); ``python -m lib.metrics FILE.npz``
 reports their SSIM and RMSE against ``original``.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import cli
-from ..data import load_mnist, to_uint8
+from ..data import load_dataset, to_image_array
 from ..degradations import ColdProcess
 from ..restoration import restore
 from ..runs import load_trained
@@ -28,7 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--split", choices=("test", "val", "train"), default="test", help="digits to restore (default test)")
     cli.add_weights_arguments(p, SAMPLE_BATCH)
-    p.add_argument("--data", help="MNIST root (default: $DIFFUSION_BOOK_DATA)")
+    p.add_argument("--data", help="data root (default: $DIFFUSION_BOOK_DATA)")
     p.add_argument("--device", default="cpu")
     a = p.parse_args(argv)
     cli.check_count_batch_out(p, a)
@@ -36,13 +37,13 @@ def main(argv=None) -> int:
     if not isinstance(loaded.process, ColdProcess):
         p.error(f"'{a.checkpoint}' is a {loaded.config.process} run; lib.restore needs a cold degradation "
                 f"(use python -m lib.sample for DDPM runs)")
-    digits = load_mnist(a.split, root=a.data, image_size=loaded.config.image_size)
+    digits = load_dataset(loaded.config.dataset, a.split, root=a.data, image_size=loaded.config.image_size)
     if a.n > len(digits):
         p.error(f"--n {a.n} exceeds the {len(digits)} digits of the {a.split} split")
     x0 = digits.images[:a.n]
     rows = restore(loaded.model.to(a.device), loaded.process, x0, batch_size=a.batch,
                    precision=loaded.config.precision, device=a.device, progress=sys.stderr.isatty())
-    arrays = {"original": to_uint8(x0)[:, 0].numpy(), **{k: to_uint8(v)[:, 0].numpy() for k, v in rows.items()}}
+    arrays = {"original": to_image_array(x0).numpy(), **{k: to_image_array(v).numpy() for k, v in rows.items()}}
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays, checkpoint=str(a.checkpoint), epoch=loaded.epoch, weights=loaded.weights,

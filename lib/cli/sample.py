@@ -4,10 +4,11 @@
 For a cold-diffusion checkpoint (blur, average, downsample) the start is drawn from the run's fitted
 start distribution plus ``--start-noise`` (default: the run's own; 0 gives one sample per start).
 
-The ``.npz`` file holds ``images``: uint8, shape (N, H, W) (28 x 28 unless the run was trained at
-another ``image_size``), 0 = black background, 255 = white ink
-(the model's [-1, 1] output clamped and scaled), plus ``seed``, ``checkpoint``, ``epoch``,
-``sampler``, ``steps`` and, for a conditional model, ``labels``.
+The ``.npz`` file holds ``images``: uint8, the model's [-1, 1] output clamped and scaled to 0..255, of
+shape (N, H, W) for a grey data set (MNIST: 28 x 28 unless the run was trained at another
+``image_size``; 0 = black background, 255 = white ink) and (N, H, W, 3) for a colour one (RGB,
+channels last, as matplotlib and PIL read them), plus ``dataset``, ``seed``, ``checkpoint``,
+``epoch``, ``sampler``, ``steps`` and, for a conditional model, ``labels``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from .. import cli
-from ..data import to_uint8
+from ..data import to_image_array
 from ..diffusion import SIGMAS
 from ..runs import load_trained
 from ..sampling import SAMPLE_BATCH, sample_images
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, help="number of sampling steps, evenly respaced (default: all T)")
     p.add_argument("--eta", type=float, help="DDIM's noise scale in [0, 1] (default 0: deterministic)")
     p.add_argument("--sigma", choices=SIGMAS, help="reverse variance of the ddpm sampler (default: beta)")
-    p.add_argument("--label", type=int, help="digit to draw (conditional models only)")
+    p.add_argument("--label", type=int, help="class to draw, e.g. a digit (conditional models only)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight w (default 1: the plain "
                    "conditional model; 0: unconditional; > 1: stronger guidance)")
     p.add_argument("--start-noise", type=float, help="cold runs: std of the noise added to the start "
@@ -78,16 +79,15 @@ def main(argv=None) -> int:
             p.error(f"--label must lie in 0..{n_classes - 1}, got {a.label}")
     precision = a.precision or loaded.config.precision
     g = torch.Generator().manual_seed(a.seed)
-    size = loaded.config.image_size
-    x = sample_images(model, process, a.n, g, image_shape=(1, size, size), batch_size=a.batch, step=step,
+    x = sample_images(model, process, a.n, g, image_shape=loaded.config.image_shape, batch_size=a.batch, step=step,
                       steps=a.steps, label=a.label,
                       guidance=1.0 if a.guidance is None else a.guidance, precision=precision, device=a.device,
                       progress=sys.stderr.isatty(), **options)
-    images = to_uint8(x)[:, 0].numpy()
+    images = to_image_array(x).numpy()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     extra = {} if a.label is None else {"labels": np.full(a.n, a.label), "guidance": a.guidance or 1.0}
-    np.savez_compressed(out, images=images, seed=a.seed, checkpoint=str(a.checkpoint), epoch=loaded.epoch,
+    np.savez_compressed(out, images=images, dataset=loaded.config.dataset, seed=a.seed, checkpoint=str(a.checkpoint), epoch=loaded.epoch,
                         sampler=step, steps=a.steps or process.T, weights=loaded.weights, **extra)
     print(f"wrote {images.shape[0]} samples to {out}")
     return 0

@@ -1,12 +1,14 @@
-"""Train a named configuration or a TOML file: ``python -m lib.train CONFIG [--epochs N] [--minutes M]
-[--out DIR] [--resume]``.
+"""Train a named configuration or a TOML file: ``python -m lib.train CONFIG [--dataset NAME] [--epochs N]
+[--minutes M] [--out DIR] [--resume]``.
 
 CONFIG is one of the book's named configurations (lib/configs.py) or the path of a ``.toml`` file
 whose keys are configuration fields (plus ``base = "NAME"`` to start from a named one). Writes
 ``DIR/checkpoint.pt`` after every epoch (default DIR: ``runs/<name>``). ``--resume`` continues a
 stopped run exactly; ``--epochs`` or ``--minutes`` may be raised to extend a finished one.
 ``--minutes M`` stops the run once its training steps have taken M minutes in all, at a step
-boundary, with a checkpoint that ``--resume`` continues.
+boundary, with a checkpoint that ``--resume`` continues. ``--dataset`` trains the configuration on
+another data set of :data:`lib.data.DATASETS` (at that data set's native image size unless the
+configuration file sets ``image_size``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .. import cli
 from ..checkpoints import CHECKPOINT_NAME, read_checkpoint
 from ..config import short_mode
 from ..configs import CONFIGS, TrainConfig, get_config, load_config_file
+from ..data import DATASETS
 from ..training import train
 
 SHORT_TRAIN_LIMIT, SHORT_VAL_LIMIT = 2048, 512
@@ -31,6 +34,8 @@ def _epochs_list(p, option: str, text: str) -> tuple[int, ...]:
 def main(argv=None) -> int:
     p = cli.Parser(prog="python -m lib.train", description=__doc__.split("\n")[0])
     p.add_argument("config", help=f"a named configuration ({', '.join(sorted(CONFIGS))}) or a .toml file")
+    p.add_argument("--dataset", choices=list(DATASETS), help="data set to train on (default: the configuration's, "
+                   "mnist for the book's runs)")
     p.add_argument("--epochs", type=int, help="target number of epochs (default: the configuration's)")
     p.add_argument("--minutes", type=float, help="wall-clock budget of training steps, in minutes, summed over "
                    "resumed calls (default: none, train for the epochs)")
@@ -42,12 +47,15 @@ def main(argv=None) -> int:
                    "and precision/recall on the book's classifier, e.g. 1,20,40 (default: none)")
     p.add_argument("--metric-samples", type=int, help="samples scored at those epochs (default 256)")
     p.add_argument("--snapshot-epochs", help="comma-separated epochs whose weights are kept in DIR/snapshots/")
-    p.add_argument("--data", help="MNIST root, relative to the current folder "
-                   "(default: $DIFFUSION_BOOK_DATA, else a cache folder)")
+    p.add_argument("--data", help="data root holding the data sets in torchvision's layouts (MNIST/raw/, "
+                   "cifar-10-batches-py/, ...), relative to the current folder (default: $DIFFUSION_BOOK_DATA, "
+                   "else a cache folder)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
     overrides = {}
+    if a.dataset is not None:
+        overrides["dataset"] = a.dataset
     if a.epochs is not None:
         if a.epochs < 1:
             p.error(f"--epochs must be >= 1, got {a.epochs}")
