@@ -20,7 +20,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoints import read_checkpoint, resolve_checkpoint_path, save_json_atomically
-from .classifier import LoadedClassifier, load_classifier
+from .classifier import LoadedClassifier, check_scorable, load_classifier
+from .configs import TrainConfig
 from .data import to_uint8
 from .runs import load_trained
 from .sampling import sample_images
@@ -104,6 +105,7 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
         raise ValueError(f"final_sets must be a positive integer, got {final_sets!r}")
     ckpt = resolve_checkpoint_path(run)
     state = read_checkpoint(ckpt)
+    check_scorable(TrainConfig.from_dict(state["config"]).dataset, "score_epochs")
     trained = state["epoch"]
     if max(epochs) > trained:
         raise ValueError(f"'{ckpt}' has trained {trained} epochs, not {max(epochs)}; score epochs up to {trained}")
@@ -121,7 +123,7 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
             for s in range(final_sets if epoch == last else 1) if (epoch, w, s) not in done]
     for epoch, w, s in tqdm(todo, desc=f"scoring {record['run']}", disable=not progress):
         loaded = load_trained(ckpt, epoch=epoch, weights=w)
-        shape = (1, loaded.config.image_size, loaded.config.image_size)
+        shape = loaded.config.image_shape
         entry = add_scored_set(
             record, out, {"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n},
             lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(s),

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .classifier import LoadedClassifier, load_classifier
+from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .epoch_scores import add_scored_set, open_record
 from .runs import load_trained
 from .sampling import sample_images
@@ -53,6 +53,7 @@ def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: i
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     loaded = load_trained(run)
+    check_scorable(loaded.config.dataset, "guidance_sweep")
     num_classes = loaded.config.num_classes
     if num_classes is None:
         raise ValueError(f"'{run}' is unconditional (trained without labels); guidance needs a run with "
@@ -66,7 +67,7 @@ def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: i
                                "classifier_sha256": classifier.sha256})
     done = {e["guidance"] for e in record["entries"]}
     labels = requested_labels(n, num_classes)
-    shape = (1, loaded.config.image_size, loaded.config.image_size)
+    shape = loaded.config.image_shape
     for w in tqdm([w for w in weights if w not in done], desc=f"guidance of {loaded.config.name}",
                   disable=not progress):
         entry = add_scored_set(
@@ -99,6 +100,6 @@ def guided_samples(model: torch.nn.Module, process, digits, weights, n: int = 16
     if bad:
         raise ValueError(f"digits must lie in 0..{num_classes - 1}, got {bad}")
     return {(d, w): sample_images(model, process, n, torch.Generator().manual_seed(seed),
-                                  image_shape=(1, image_size, image_size), label=d, guidance=w, step=step,
+                                  image_shape=(getattr(model, "channels", 1), image_size, image_size), label=d, guidance=w, step=step,
                                   steps=steps, precision="fp32")
             for d in digits for w in weights}

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .checkpoints import save_atomically
-from .classifier import LoadedClassifier, load_classifier
+from .classifier import CLASSIFIER_DATASET, LoadedClassifier, check_scorable, load_classifier
 from .data import load_mnist, to_uint8
 
 #: Environment variable naming the folder for cached features (see :func:`cache_dir`).
@@ -307,7 +307,8 @@ def restoration_scores(arrays: dict) -> dict:
 # ----------------------------------------------------------------------------- sample files
 
 def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
-    """Read the ``images`` array of a ``lib.sample`` file, with a clear error for anything else."""
+    """Read the ``images`` array of a ``lib.sample`` file, with a clear error for anything else (samples
+    of a data set other than MNIST included: a file without ``dataset`` is from before other data sets)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: '{path}'")
@@ -315,11 +316,13 @@ def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
         with np.load(path, allow_pickle=False) as f:
             names = list(f.files)
             images = f["images"] if "images" in names else None
+            dataset = str(f["dataset"]) if "dataset" in names else CLASSIFIER_DATASET
     except Exception as exc:
         raise ValueError(f"'{path}' is not a readable .npz file ({type(exc).__name__}); "
                          f"write one with python -m lib.sample") from None
     if images is None:
         raise ValueError(f"'{path}' has no 'images' array (it holds {sorted(names)}); write one with python -m lib.sample")
+    check_scorable(dataset, f"'{path}'")
     return as_uint8_images(images)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import CHECKPOINT_NAME, read_checkpoint, resolve_checkpoint_path
-from .classifier import LoadedClassifier, load_classifier
+from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .configs import TrainConfig, get_config
 from .data import load_mnist, to_uint8
 from .metrics import score
@@ -74,13 +74,13 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     run = load_trained(checkpoint)
+    check_scorable(run.config.dataset, "quality")
     if run.config.num_classes is not None:
         raise ValueError("quality() scores unconditional models; this run is class-conditional")
     classifier = classifier or load_classifier()
-    shape = (1, run.config.image_size, run.config.image_size)
     t0 = time.perf_counter()
-    images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed), image_shape=shape,
-                           step=step, steps=steps, progress=progress)
+    images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed),
+                           image_shape=run.config.image_shape, step=step, steps=steps, progress=progress)
     sample_s = time.perf_counter() - t0
     fake = score(to_uint8(images), classifier, data_root=data_root, seed=seed)
     real_digits = load_mnist("val", root=data_root).images

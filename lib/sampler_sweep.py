@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .classifier import LoadedClassifier, load_classifier
+from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .epoch_scores import add_scored_set, open_record
 from .runs import load_trained
 from .sampling import sample_images
@@ -41,6 +41,7 @@ def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: lis
     if not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     loaded = load_trained(run, weights=weights)
+    check_scorable(loaded.config.dataset, "sweep_samplers")
     if loaded.config.process != "gaussian":
         raise ValueError(f"the sweep compares DDPM samplers; '{run}' is a {loaded.config.process} run")
     T = loaded.process.T
@@ -53,7 +54,7 @@ def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: lis
                                "n": n, "seed": seed, "classifier_sha256": classifier.sha256})
     done = {(e["sampler"], e["steps"]) for e in record["entries"]}
     todo = [(s, k) for s in samplers for k in steps if (s, k) not in done]
-    shape = (1, loaded.config.image_size, loaded.config.image_size)
+    shape = loaded.config.image_shape
     for name, k in tqdm(todo, desc=f"samplers of {loaded.config.name}", disable=not progress):
         step, options = SAMPLERS[name]
         entry = add_scored_set(
