@@ -193,7 +193,7 @@ def _missing_message(data: Dataset, root: Path, reason: str) -> str:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return type(exc).__name__ + (f": {text[0][:160]}" if text else "")
+    return type(exc).__name__ + (f": {text[0][:160].rstrip(':')}" if text else "")
 
 
 def _open(data: Dataset, root: Path, split: str, download: bool):

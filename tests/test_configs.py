@@ -58,7 +58,7 @@ def test_a_missing_file_names_where_it_looked(tmp_path):
 def test_old_configurations_load_with_the_new_fields_defaulted():
     old = {k: v for k, v in CONFIGS["default"].to_dict().items()
            if k not in {"network", "network_options", "num_classes", "label_dropout", "process", "process_options",
-                        "ema_decay", "snapshot_epochs", "minutes"}}
+                        "ema_decay", "snapshot_epochs", "minutes", "dataset"}}
     cfg = TrainConfig.from_dict(old)
     assert cfg == CONFIGS["default"]
     with pytest.raises(ValueError, match="unknown configuration key"):
