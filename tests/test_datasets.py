@@ -1,6 +1,7 @@
 """Other data sets (lib.data.DATASETS) through the same configurations and commands, on tiny fakes
 written in torchvision's own layouts: nothing here needs the real data, or a network."""
 import hashlib
+import io
 import pickle
 import urllib.error
 import urllib.request
@@ -186,6 +187,13 @@ def test_fgvc_aircraft_official_splits_banner_and_square(tmp_path):
     square = aircraft_square(aircraft_photo(44, 70), 11)
     assert square.shape == (3, 11, 11) and square.dtype == torch.uint8
     assert (square - torch.tensor(GREEN).view(3, 1, 1)).abs().max() <= 1
+    # a photo as large as the real ones (about 1,000 pixels wide) is decoded at 1/8 scale, banner cut all the same
+    jpeg = io.BytesIO()
+    aircraft_photo(800, 620).save(jpeg, format="JPEG", quality=100, subsampling=0)
+    with Image.open(jpeg) as photo:
+        square = aircraft_square(photo, 16)
+        assert photo.size == (100, 78)  # PIL's draft: 800 / 8 by 620 / 8, rounded up
+    assert (to_model_range(square[None]) - green).abs().max() < 0.1
 
 
 # --------------------------------------------------------------------------- missing data, offline
