@@ -35,11 +35,7 @@ class TrainConfig:
     """Everything that defines a training run. ``epochs`` (and ``minutes``, if set) bound its length."""
 
     name: str = "default"
-    # the data: a key of lib.data.DATASETS, and the side of the square images the network sees
-    dataset: str = "mnist"
-    # None: the data set's native size (MNIST 28, CIFAR-10 32, FGVC-Aircraft 32); MNIST at another size is
-    # resized the Cold Diffusion authors' way, FGVC-Aircraft's photos are cut to any size, the others keep theirs
-    image_size: int | None = None
+    dataset: str = "mnist"  # the data: a key of lib.data.DATASETS (its channels are the network's)
     # the network, called as network(x_t, t / T, label)
     network: str = "cnn"
     hidden: tuple[int, ...] = (16, 32, 32, 16)  # channel widths (per layer for the CNN, per level for U-Nets)
@@ -57,6 +53,10 @@ class TrainConfig:
     beta_1: float = 1e-4
     beta_T: float = 0.02
     process_options: dict = field(default_factory=dict)  # parameters of a cold degradation
+    # the side of the square images; None: the data set's own (MNIST 28, CIFAR-10 32, FGVC-Aircraft 32). MNIST at
+    # another size is resized the Cold Diffusion authors' way (lib.data), FGVC-Aircraft's photos are cut to any
+    # size, Fashion-MNIST and CIFAR-10 are used at their own size only
+    image_size: int | None = None
     # the objective and the optimiser
     loss: str = "mse"
     lr: float = 2e-4

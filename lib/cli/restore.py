@@ -3,7 +3,8 @@
 
 The images are the run's data set's (MNIST digits for the book's runs). The ``.npz`` file holds
 uint8 arrays of shape (N, H, W) at the model's resolution, 0 = black ((N, H, W, 3) for a colour data
-set, which ``python -m lib.metrics`` does not score): ``original`` (the first N test images), ``degraded`` (D(x, T)), ``direct`` (R(D(x, T), T)), ``alg1``
+set, which ``python -m lib.metrics`` does not score): ``original`` (the first N test images),
+``degraded`` (D(x, T)), ``direct`` (R(D(x, T), T)), ``alg1``
 and ``alg2`` (the two sampling algorithms started from D(x, T)); ``python -m lib.metrics FILE.npz``
 reports their SSIM and RMSE against ``original``.
 """

@@ -79,15 +79,15 @@ def main(argv=None) -> int:
             p.error(f"--label must lie in 0..{n_classes - 1}, got {a.label}")
     precision = a.precision or loaded.config.precision
     g = torch.Generator().manual_seed(a.seed)
-    x = sample_images(model, process, a.n, g, image_shape=loaded.config.image_shape, batch_size=a.batch, step=step,
-                      steps=a.steps, label=a.label,
+    x = sample_images(model, process, a.n, g, image_shape=loaded.config.image_shape, batch_size=a.batch,
+                      step=step, steps=a.steps, label=a.label,
                       guidance=1.0 if a.guidance is None else a.guidance, precision=precision, device=a.device,
                       progress=sys.stderr.isatty(), **options)
     images = to_image_array(x).numpy()
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     extra = {} if a.label is None else {"labels": np.full(a.n, a.label), "guidance": a.guidance or 1.0}
-    np.savez_compressed(out, images=images, dataset=loaded.config.dataset, seed=a.seed, checkpoint=str(a.checkpoint), epoch=loaded.epoch,
-                        sampler=step, steps=a.steps or process.T, weights=loaded.weights, **extra)
+    np.savez_compressed(out, images=images, dataset=loaded.config.dataset, seed=a.seed, checkpoint=str(a.checkpoint),
+                        epoch=loaded.epoch, sampler=step, steps=a.steps or process.T, weights=loaded.weights, **extra)
     print(f"wrote {images.shape[0]} samples to {out}")
     return 0
