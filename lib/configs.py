@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from .classifier import check_scorable
-from .data import DATASETS
+from .data import DATASETS, dataset_info
 from .degradations import Average, Blur, ColdProcess, Downsample
 from .diffusion import GaussianDiffusion
 from .networks import NETWORKS, build_network
@@ -81,9 +81,7 @@ class TrainConfig:
         errors = _type_errors(self)
         if errors:
             raise ValueError("; ".join(errors))
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        data = DATASETS[self.dataset]
+        data = dataset_info(self.dataset)
         if self.image_size is None:  # frozen: set once, here, as the field's documented default
             object.__setattr__(self, "image_size", data.image_size)
         data.check_size(self.image_size)

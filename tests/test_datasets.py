@@ -277,7 +277,7 @@ def test_image_size_defaults_to_the_data_sets_own(tmp_path):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"dataset": "svhn"}, "unknown dataset 'svhn'; choose one of mnist, fashion-mnist, cifar10, fgvc-aircraft"),
+    ({"dataset": "svhn"}, "unknown data set 'svhn'; choose one of mnist, fashion-mnist, cifar10, fgvc-aircraft"),
     ({"dataset": "cifar10", "image_size": 28}, "CIFAR-10 images are 32 x 32 pixels and the book does not resize"),
     ({"dataset": "fashion-mnist", "image_size": 32}, "Fashion-MNIST images are 28 x 28 pixels"),
     ({"dataset": "fgvc-aircraft", "num_classes": 10}, "num_classes must be 100, the classes of fgvc-aircraft"),
