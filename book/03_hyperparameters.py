@@ -284,7 +284,8 @@ assert len(gains) < 3 or flips >= 4  # elsewhere the sign is not stable
 #
 # Pick two runs and an epoch: each panel shows the run's 16 samples at that epoch, drawn from the same
 # starting noise in every run and at every epoch (every run shares the seed), above its validation
-# loss per epoch, on one loss scale for all runs. The runs offered are those finished so far, and the
+# loss per epoch, on one loss scale for all runs (in the rendered book, dotted lines mark the epochs
+# on offer; the widget marks the one chosen). The runs offered are those finished so far, and the
 # `ema` run's averaged weights as a run of their own; the epochs are those at which every run recorded
 # its samples. In JupyterLab the first cell gives menus and a slider that draw the panels live
 # (`lib.widgets.run_comparison`); in the rendered book the second gives the same choice with every
