@@ -215,25 +215,27 @@ def _loss_range(histories: dict[str, dict]) -> tuple[float, float]:
     return min(values) / 1.05, max(values) * 1.05
 
 
-def _png_data_uri(fig) -> str:
-    """A matplotlib figure as a PNG data URI at 56 dpi (the figure is closed)."""
+def _png_uri(save) -> str:
+    """The PNG that ``save(buffer)`` writes, as a data URI."""
     import base64
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=56)
-    plt.close(fig)
+    save(buffer)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _png_data_uri(fig) -> str:
+    """A matplotlib figure as a PNG data URI at 56 dpi (the figure is closed)."""
+    uri = _png_uri(lambda buffer: fig.savefig(buffer, format="png", dpi=56))
+    plt.close(fig)
+    return uri
 
 
 def _grid_data_uri(images, nrow: int | None = None) -> str:
     """Images tiled (:func:`tile`) as a PNG data URI at one pixel per pixel: a few kB per grid."""
-    import base64
-    import io
-
-    buffer = io.BytesIO()
-    plt.imsave(buffer, tile(images, nrow), cmap="gray", vmin=0, vmax=255, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _png_uri(lambda buffer: plt.imsave(buffer, tile(images, nrow), cmap="gray", vmin=0, vmax=255,
+                                              format="png"))
 
 
 def menu_switcher(menus: dict[str, tuple[str, Sequence, object]], columns: Sequence[tuple[str | None, Sequence]],
@@ -333,7 +335,7 @@ def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None
         grids = histories[n]["grids"]
         for e in epochs:
             grid = grids[histories[n]["grid_epochs"].index(e)]
-            images[f"{n}|{e}"] = _grid_data_uri(grid, nrow=int(np.ceil(np.sqrt(len(grid)))))
+            images[f"{n}|{e}"] = _grid_data_uri(grid)  # tile's default: a square grid
         images[n] = _png_data_uri(_run_curve(n, histories[n], epochs, loss_range))
     menus = {"epoch": ("epoch", epochs, epochs[-1]), "left": ("left run", names, first),
              "right": ("right run", names, second)}

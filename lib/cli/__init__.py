@@ -26,6 +26,22 @@ def add_weights_arguments(p: argparse.ArgumentParser, batch_default: int) -> Non
     p.add_argument("--batch", type=int, default=batch_default, help=f"images per network call (default {batch_default})")
 
 
+def add_record_arguments(p: argparse.ArgumentParser) -> None:
+    """--out, --data and --no-progress of the commands that fill a resumable JSON score record."""
+    p.add_argument("--out", required=True, help="the JSON record (created, or completed if it exists)")
+    p.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def comma_list(p: argparse.ArgumentParser, option: str, text: str, kind: type = int) -> list:
+    """``text`` split at commas and read as ``kind`` (int or float), or a one-line error naming ``option``."""
+    try:
+        return [kind(v) for v in text.split(",")]
+    except ValueError:
+        what = "whole numbers" if kind is int else "numbers"
+        p.error(f"{option} must be comma-separated {what}, got {text!r}")
+
+
 def check_count_batch_out(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     """One-line errors for --n < 1, --batch < 1 and an --out that is not a .npz file."""
     if a.n < 1:

@@ -22,14 +22,9 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default="auto", help="comma-separated: auto, raw, ema (default auto: EMA if kept)")
     p.add_argument("--sampler", help="sampler step (default: the process's own)")
     p.add_argument("--sampler-steps", type=int, help="respaced sampling steps (default: all T)")
-    p.add_argument("--out", required=True, help="the JSON record (created, or completed if it exists)")
-    p.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cli.add_record_arguments(p)
     a = p.parse_args(argv)
-    try:
-        epochs = [int(e) for e in a.epochs.split(",")]
-    except ValueError:
-        p.error(f"--epochs must be comma-separated whole numbers, got {a.epochs!r}")
+    epochs = cli.comma_list(p, "--epochs", a.epochs)
     if any(e < 1 for e in epochs):
         p.error(f"--epochs must be positive, got {a.epochs!r}")
     weights = tuple(a.weights.split(","))

@@ -21,14 +21,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="sampling seed, the same for every weight (default 0)")
     p.add_argument("--sampler", default="ddim", help="sampler step (default ddim, eta 0)")
     p.add_argument("--steps", type=int, default=100, help="respaced sampling steps (default 100)")
-    p.add_argument("--out", required=True, help="the JSON record (created, or completed if it exists)")
-    p.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cli.add_record_arguments(p)
     a = p.parse_args(argv)
-    try:
-        weights = [float(w) for w in a.weights.split(",")]
-    except ValueError:
-        p.error(f"--weights must be comma-separated numbers, got {a.weights!r}")
+    weights = cli.comma_list(p, "--weights", a.weights, float)
     if a.n < 2:
         p.error(f"--n must be >= 2, got {a.n}")
     if a.steps < 1:

@@ -20,18 +20,13 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1000, help="samples per pair (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed, the same for every pair (default 0)")
     p.add_argument("--weights", choices=("auto", "raw", "ema"), default="auto", help="EMA or raw weights")
-    p.add_argument("--out", required=True, help="the JSON record (created, or completed if it exists)")
-    p.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cli.add_record_arguments(p)
     a = p.parse_args(argv)
     samplers = a.samplers.split(",")
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
         p.error(f"unknown sampler(s) {', '.join(unknown)}; choose from {', '.join(SAMPLERS)}")
-    try:
-        steps = [int(k) for k in a.steps.split(",")]
-    except ValueError:
-        p.error(f"--steps must be comma-separated whole numbers, got {a.steps!r}")
+    steps = cli.comma_list(p, "--steps", a.steps)
     if a.n < 2:
         p.error(f"--n must be >= 2, got {a.n}")
     record = sweep_samplers(a.run, a.out, samplers, steps, n=a.n, seed=a.seed, weights=a.weights, data_root=a.data,
