@@ -35,9 +35,8 @@ def check_scorable(dataset: str, what: str = "scoring") -> None:
     only: Fashion-MNIST is grey and 28 x 28 too, but its features would measure nothing meaningful)."""
     if dataset != CLASSIFIER_DATASET:
         raise ValueError(f"{what}: the book's MNIST classifier cannot score a {dataset} run (it reads handwritten "
-                         f"digits); other data sets need InceptionV3 features (lib.inception, with the weights "
-                         f"file that $DIFFUSION_BOOK_INCEPTION_WEIGHTS names), which no command of this book "
-                         f"computes for them yet")
+                         f"digits); other data sets need InceptionV3 features: python -m lib.sample, then "
+                         f"python -m lib.metrics FILE.npz --inception-weights PATH")
 
 
 class MNISTClassifier(nn.Module):

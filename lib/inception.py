@@ -15,12 +15,14 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from .checkpoints import save_atomically
 from .classifier import file_sha256
-from .metrics import _quiet, as_uint8_images, cache_dir, fid_from_features
+from .metrics import (_quiet, as_uint8_images, cache_dir, fid_from_features, kid_from_features,
+                      precision_recall)
 
 #: The InceptionV3 weights file torchmetrics/torch-fidelity use for the standard FID.
 INCEPTION_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -178,11 +180,26 @@ def _load_inception(path: Path, mtime_ns: int, size: int, output: str) -> tuple[
     return _Fidelity(), sha
 
 
+def as_inception_images(images) -> torch.Tensor:
+    """Grey or colour images as uint8 (N, C, H, W) with C = 1 or 3, for InceptionV3: (N, H, W),
+    (N, 1 or 3, H, W), or colour with channels last (N, H, W, 3), as ``lib.sample`` writes it;
+    uint8 0..255 or floats in [0, 1]. Any size: every image is resized to 299 x 299."""
+    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images.detach().cpu()
+    if x.ndim == 4 and x.shape[-1] == 3 and x.shape[1] not in (1, 3):
+        x = x.permute(0, 3, 1, 2)  # channels last -> channels first
+    if x.ndim == 4 and x.shape[1] == 3:  # colour: validate and convert one channel at a time, then restack
+        return torch.stack([as_uint8_images(x[:, c], size=None)[:, 0] for c in range(3)], dim=1)
+    if x.ndim in (3, 4):
+        return as_uint8_images(x, size=None)
+    raise ValueError(f"images must have shape (N, H, W), (N, 1 or 3, H, W) or (N, H, W, 3), got {tuple(x.shape)}")
+
+
 def inception_features(images, weights_path, progress: bool = False, cache: bool = True) -> torch.Tensor:
     """(N, 2048) InceptionV3 features of uint8 images, cached on disk by weights and image checksums
     and :data:`FEATURES_VERSION` (InceptionV3 at 299 x 299 costs a few images per second per CPU core).
-    Any square size is accepted (MNIST's 28, Cold Diffusion's 32): every image is resized to 299."""
-    imgs = as_uint8_images(images, size=None)
+    Any square size is accepted (MNIST's 28, Cold Diffusion's 32), grey or colour
+    (:func:`as_inception_images`): every image is resized to 299."""
+    imgs = as_inception_images(images)
     module, weights_sha = load_inception(weights_path)
     images_sha = hashlib.sha256(imgs.numpy().tobytes()).hexdigest()
     path = cache_dir() / f"inception-v{FEATURES_VERSION}-{weights_sha[:16]}-{images_sha[:16]}.pt"
@@ -235,3 +252,38 @@ def inception_score(images, weights_path, splits: int = 10) -> tuple[float, floa
     metric.features = [module(imgs).double()]
     mean, std = metric.compute()
     return float(mean), float(std)
+
+
+def dataset_scores(images, dataset: str, weights_path, data_root=None, reference: int | None = None, seed: int = 0,
+                   k: int = 3, progress: bool = False) -> dict:
+    """Scores of samples of any data set of :data:`lib.data.DATASETS` on InceptionV3 features (the
+    book's MNIST classifier reads only digits): FID and KID against the data set's test split (its
+    first ``reference`` images, or all of them), precision and recall (k = 3) against a seeded random
+    subset of that split of the samples' size. The samples must have the data set's image size.
+    Computing the reference's features takes long once (InceptionV3 reads a few images per second per
+    CPU core), then they are cached. Every score depends on both sizes: compare at equal n."""
+    from .data import dataset_info, load_dataset, to_uint8
+
+    info = dataset_info(dataset)
+    module, _ = load_inception(weights_path)  # fails early and clearly, before the data and the long part
+    imgs = as_inception_images(images)
+    size = imgs.shape[-1]
+    if imgs.shape[1] != info.channels:
+        raise ValueError(f"{info.title} images have {info.channels} channel(s), these samples "
+                         f"{imgs.shape[1]}: are they samples of another data set?")
+    if size != info.image_size and not info.resizable:
+        raise ValueError(f"{info.title} images are {info.image_size} x {info.image_size} pixels, these samples "
+                         f"{size} x {size}: are they samples of another data set?")
+    if reference is not None and reference < 2:
+        raise ValueError(f"reference must be at least 2 test images, got {reference}")
+    test = load_dataset(dataset, "test", root=data_root, limit=reference, image_size=size)
+    real = inception_features(to_uint8(test.images), weights_path, progress=progress)
+    fake = inception_features(imgs, weights_path, progress=progress)
+    n = len(imgs)
+    g = torch.Generator().manual_seed(seed)
+    real_sub = real[torch.randperm(len(real), generator=g)[:n]]
+    kid, kid_std = kid_from_features(real, fake, module, seed=seed)
+    precision, recall = precision_recall(real_sub, fake, k=min(k, n - 1, len(real_sub) - 1))
+    return {"dataset": dataset, "n": n, "n_reference": len(real), "fid_inception": fid_from_features(real, fake, module),
+            "kid_inception": kid, "kid_inception_std": kid_std, "precision_inception": precision,
+            "recall_inception": recall}

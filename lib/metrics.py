@@ -306,9 +306,9 @@ def restoration_scores(arrays: dict) -> dict:
 
 # ----------------------------------------------------------------------------- sample files
 
-def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
-    """Read the ``images`` array of a ``lib.sample`` file, with a clear error for anything else (samples
-    of a data set other than MNIST included: a file without ``dataset`` is from before other data sets)."""
+def load_npz_samples(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """The ``images`` array of a ``lib.sample`` file and the data set it names (MNIST for a file
+    without ``dataset``, written before other data sets), with a clear error for anything else."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: '{path}'")
@@ -322,6 +322,14 @@ def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
                          f"write one with python -m lib.sample") from None
     if images is None:
         raise ValueError(f"'{path}' has no 'images' array (it holds {sorted(names)}); write one with python -m lib.sample")
+    return images, dataset
+
+
+def load_npz_images(path: str | os.PathLike) -> torch.Tensor:
+    """The ``images`` of a ``lib.sample`` file of MNIST digits as uint8 (N, 1, 28, 28), with a clear
+    error for anything else (samples of another data set included: :func:`lib.inception.dataset_scores`
+    scores those)."""
+    images, dataset = load_npz_samples(path)
     check_scorable(dataset, f"'{path}'")
     return as_uint8_images(images)
 

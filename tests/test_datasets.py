@@ -321,7 +321,8 @@ def test_a_tiny_run_trains_on_cifar10_and_samples_in_colour(tmp_path, monkeypatc
     with np.load(tmp_path / "s.npz") as f:
         assert f["images"].shape == (3, 32, 32, 3) and f["images"].dtype == np.uint8 and str(f["dataset"]) == "cifar10"
     code, out, err = run_cli(metrics_cli, [str(tmp_path / "s.npz")], capsys)
-    assert code == 1 and "MNIST classifier cannot score a cifar10 run" in err and err.count("\n") == 1
+    assert code == 2 and "holds CIFAR-10 samples, which the book's MNIST classifier cannot score" in err
+    assert "--inception-weights PATH" in err and err.count("\n") == 1
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """InceptionV3 support, probe sets and the feature comparison, with a small scripted stand-in for
 InceptionV3 (the real weights cannot be downloaded here) that has the same interface."""
+import dataclasses
 import json
 
 import numpy as np
@@ -203,3 +204,77 @@ def test_metrics_cli_reports_inception_fid_and_why_there_is_no_inception_score(w
     result = json.loads(out)
     assert code == 0 and result["fid_inception"] >= 0 and result["is_inception"] is None
     assert "no InceptionV3 IS" in err and "no classification layer" in err
+
+
+# --------------------------------------------------------------------------- other data sets' samples
+
+
+def test_colour_images_reach_inceptionv3_in_either_channel_layout():
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 256, (4, 3, 8, 8), dtype=np.uint8)
+    last = first.transpose(0, 2, 3, 1)  # as lib.sample writes colour samples
+    assert torch.equal(inception.as_inception_images(last), torch.from_numpy(first))
+    assert torch.equal(inception.as_inception_images(first / 255.0), torch.from_numpy(first))
+    assert inception.as_inception_images(first[:, 0]).shape == (4, 1, 8, 8)
+    with pytest.raises(ValueError, match=r"shape \(N, H, W\), \(N, 1 or 3, H, W\)"):
+        inception.as_inception_images(np.zeros((4, 2, 8, 8, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        inception.as_inception_images(np.full((4, 3, 8, 8), 2.0))
+
+
+def test_metrics_cli_scores_cifar10_samples_on_inception_features(weights, tmp_path, monkeypatch, capsys):
+    """Known answers: the test split itself, written as a sample file (channels last, as lib.sample
+    writes it), scores FID 0 against the test split (read channels first), with precision and recall 1;
+    the same images with red and blue swapped do not."""
+    from conftest import run_cli
+    from test_datasets import accept_fake_cifar10, make_fake_cifar10
+
+    from lib.data import DATASETS, load_dataset
+
+    root = make_fake_cifar10(tmp_path / "data", n_test=6)
+    accept_fake_cifar10(root, monkeypatch)
+    test = to_uint8(load_dataset("cifar10", "test", root=root).images)  # (6, 3, 32, 32)
+    test[:, :, 10:20, 10:20] = torch.arange(6, dtype=torch.uint8).view(6, 1, 1, 1) * 40  # distinct images
+    monkeypatch.setitem(DATASETS, "cifar10", dataclasses.replace(DATASETS["cifar10"], decode=_decoder_returning(test)))
+    samples = tmp_path / "s.npz"
+    np.savez(samples, images=test.permute(0, 2, 3, 1).numpy(), dataset="cifar10")
+    code, out, err = run_cli(metrics_cli, [str(samples), "--inception-weights", str(weights), "--data", str(root)],
+                             capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["dataset"] == "cifar10" and result["n"] == result["n_reference"] == 6
+    assert abs(result["fid_inception"]) < 1e-3 and result["precision_inception"] == result["recall_inception"] == 1.0
+    np.savez(samples, images=test.flip(1).permute(0, 2, 3, 1).numpy(), dataset="cifar10")  # red <-> blue
+    code, out, err = run_cli(metrics_cli, [str(samples), "--inception-weights", str(weights), "--data", str(root),
+                                           "--reference", "4"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["n_reference"] == 4 and result["fid_inception"] > 1
+
+
+def _decoder_returning(images):
+    def decode(ds, idx, size):
+        return images[idx], torch.zeros(len(idx), dtype=torch.long)
+    return decode
+
+
+def test_other_data_sets_samples_get_one_line_errors(weights, tmp_path, capsys):
+    from conftest import run_cli
+
+    samples = tmp_path / "s.npz"
+    np.savez(samples, images=np.zeros((4, 32, 32, 3), np.uint8), dataset="cifar10")
+    cases = [([], "holds CIFAR-10 samples, which the book's MNIST classifier cannot score; pass --inception-weights"),
+             (["--inception-weights", str(weights), "--classifier", "c.pt"], "--classifier reads MNIST digits"),
+             (["--inception-weights", str(weights), "--reference", "1"], "--reference must be >= 2")]
+    for extra, message in cases:
+        code, out, err = run_cli(metrics_cli, [str(samples), *extra], capsys)
+        assert code == 2 and message in err and out == "", err
+    np.savez(samples, images=np.zeros((4, 28, 28), np.uint8), dataset="cifar10")  # grey: not CIFAR-10
+    code, out, err = run_cli(metrics_cli, [str(samples), "--inception-weights", str(weights)], capsys)
+    assert code == 1 and "CIFAR-10 images have 3 channel(s), these samples 1" in err and err.count("\n") == 1
+    np.savez(samples, images=np.zeros((4, 28, 28, 3), np.uint8), dataset="cifar10")
+    code, out, err = run_cli(metrics_cli, [str(samples), "--inception-weights", str(weights)], capsys)
+    assert code == 1 and "CIFAR-10 images are 32 x 32 pixels, these samples 28 x 28" in err
+    np.savez(samples, images=np.zeros((4, 28, 28), np.uint8))  # an MNIST file
+    code, out, err = run_cli(metrics_cli, [str(samples), "--reference", "5"], capsys)
+    assert code == 2 and "--reference is for samples of another data set" in err

@@ -2,7 +2,9 @@
 (:mod:`lib.metrics`), and with ``--inception-weights`` the standard InceptionV3 FID and IS
 (:mod:`lib.inception`), printed as one JSON line. For a file written by ``lib.restore``: SSIM and
 RMSE of each restoration against the originals (Cold Diffusion's Table 1), and with
-``--inception-weights`` their FID against the originals."""
+``--inception-weights`` their FID against the originals. Samples of another data set (Fashion-MNIST,
+CIFAR-10, FGVC-Aircraft) are scored on InceptionV3 features only, so they need ``--inception-weights``:
+FID, KID, precision and recall against that data set's test split."""
 from __future__ import annotations
 
 import json
@@ -11,8 +13,11 @@ import sys
 from .. import cli, metrics
 from ..classifier import load_classifier
 from ..data import load_mnist, to_uint8
-from ..inception import MissingWeightsError, inception_fid, inception_score, load_inception
-from ..metrics import RESTORATION_ROWS, load_npz_images, load_npz_restorations, restoration_scores, score
+from ..classifier import CLASSIFIER_DATASET
+from ..data import dataset_info
+from ..inception import MissingWeightsError, dataset_scores, inception_fid, inception_score, load_inception
+from ..metrics import (RESTORATION_ROWS, as_uint8_images, load_npz_restorations, load_npz_samples, restoration_scores,
+                       score)
 
 
 def main(argv=None) -> int:
@@ -21,7 +26,9 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, help="score only the first N images")
     p.add_argument("--classifier", help="classifier file (default: the shipped one)")
     p.add_argument("--inception-weights", help="also compute the standard InceptionV3 FID with these weights")
-    p.add_argument("--data", help="MNIST root")
+    p.add_argument("--data", help="data root (MNIST's, or the other data set's)")
+    p.add_argument("--reference", type=int, metavar="N",
+                   help="another data set's samples: compare with the first N test images (default: all)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     if a.n is not None and a.n < 2:
@@ -29,11 +36,17 @@ def main(argv=None) -> int:
     restorations = load_npz_restorations(a.file)
     if restorations is not None:
         return _restoration_report(p, a, restorations)
-    images = load_npz_images(a.file)
+    images, dataset = load_npz_samples(a.file)
     if a.n is not None:
         if a.n > len(images):
             p.error(f"--n {a.n} exceeds the {len(images)} images in the file")
         images = images[:a.n]
+    if dataset != CLASSIFIER_DATASET:
+        return _other_dataset_report(p, a, images, dataset)
+    if a.reference is not None:
+        p.error("--reference is for samples of another data set; MNIST samples are compared with all 10,000 "
+                "test digits")
+    images = as_uint8_images(images)
     if a.inception_weights is not None:
         load_inception(a.inception_weights)  # fail early, before the long part
     result = score(images, load_classifier(a.classifier), data_root=a.data, seed=a.seed)
@@ -63,4 +76,19 @@ def _restoration_report(p, a, arrays: dict) -> int:
                                                              progress=True)
     result = {row: {k: round(v, 6) for k, v in scores.items()} for row, scores in result.items()}
     print(json.dumps({**result, "n": len(arrays["original"])}))
+    return 0
+
+
+def _other_dataset_report(p, a, images, dataset: str) -> int:
+    title = dataset_info(dataset).title
+    if a.inception_weights is None:
+        p.error(f"'{a.file}' holds {title} samples, which the book's MNIST classifier cannot score; pass "
+                f"--inception-weights PATH for FID, KID, precision and recall on InceptionV3 features")
+    if a.classifier is not None:
+        p.error(f"--classifier reads MNIST digits; '{a.file}' holds {title} samples")
+    if a.reference is not None and a.reference < 2:
+        p.error(f"--reference must be >= 2 test images, got {a.reference}")
+    result = dataset_scores(images, dataset, a.inception_weights, data_root=a.data, reference=a.reference,
+                            seed=a.seed, progress=True)
+    print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
     return 0
