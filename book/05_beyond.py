@@ -156,26 +156,39 @@ plt.show()
 #
 # - **The coursework CNN learns far more slowly per minute** than the others: after 30 minutes it is
 #   still at a FID in the hundreds.
-# - **The U-Net leads at the smallest budgets.**
+# - **The U-Net leads at the smallest budgets**, though at 10 minutes the VAE-style decoder is within a
+#   tenth of it.
 # - **The autoencoder catches up, then leads.** It is the cheapest network per step (it trains about
 #   twice as many images per second as the U-Net), so the same minutes buy it about twice the steps;
 #   it is within a tenth of the U-Net at 20 minutes and ahead of it at 30, by more than a tenth. Its
 #   lead is in FID alone: its precision is the U-Net's, and its recall is lower, so part of the real
 #   digits' variety is still missing from its samples. Each network is one training run; how much the
 #   crossing point would move with another training seed is not measured.
+# - **The VAE-style decoder starts faster than the autoencoder, then falls behind it.** It takes steps
+#   at the autoencoder's pace (its only extra work is drawing the bottleneck vector and a KL term), and
+#   it is well ahead of the autoencoder at 5 and 10 minutes, but behind it, by more than a tenth, at 20
+#   and 30. At 30 minutes its precision equals the other two networks'; its FID gap is recall: its
+#   samples cover the least of the real digits' variety of the three. These runs do not say why the
+#   sampled bottleneck helps early and costs variety later.
 
 # %%
 fid_at = {name.removeprefix("quality-"): {r["budget_minutes"]: r for r in rs} for name, rs in measured.items()}
 speed = {name: rs[30]["steps"] / rs[30]["train_minutes"] for name, rs in fid_at.items() if 30 in rs}
 print("steps per training minute: " + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()))
-cnn_runs, unet_runs, ae_runs = fid_at["cnn"], fid_at["unet"], fid_at["autoencoder"]
+cnn_runs, unet_runs, ae_runs, vae_runs = fid_at["cnn"], fid_at["unet"], fid_at["autoencoder"], fid_at["vae"]
 assert all(cnn_runs[b]["fid"] > 10 * unet_runs[b]["fid"] for b in (20, 30)) and cnn_runs[30]["fid"] > 500
 assert all(unet_runs[b]["fid"] < 0.7 * min(cnn_runs[b]["fid"], ae_runs[b]["fid"]) for b in (5, 10))
+assert vae_runs[5]["fid"] > 1.1 * unet_runs[5]["fid"] and abs(vae_runs[10]["fid"] - unet_runs[10]["fid"]) < 0.1 * unet_runs[10]["fid"]
 assert 1.7 < speed["autoencoder"] / speed["unet"] < 2.5
 assert abs(ae_runs[20]["fid"] - unet_runs[20]["fid"]) < 0.1 * unet_runs[20]["fid"]
 assert ae_runs[30]["fid"] < 0.9 * unet_runs[30]["fid"]
 assert (round(ae_runs[30]["fid"]), round(unet_runs[30]["fid"])) == (23, 28)  # as the recap quotes them
 assert abs(ae_runs[30]["precision"] - unet_runs[30]["precision"]) < 0.03 and ae_runs[30]["recall"] < unet_runs[30]["recall"] - 0.05
+assert 0.9 < speed["vae"] / speed["autoencoder"] < 1.15
+assert all(vae_runs[b]["fid"] < 0.8 * ae_runs[b]["fid"] for b in (5, 10))
+assert all(vae_runs[b]["fid"] > 1.1 * ae_runs[b]["fid"] for b in (20, 30))
+assert all(abs(vae_runs[30]["precision"] - r[30]["precision"]) < 0.03 for r in (ae_runs, unet_runs))
+assert vae_runs[30]["recall"] < ae_runs[30]["recall"] - 0.15
 
 # %% [markdown]
 # ### The U-Net after its largest budget
@@ -185,8 +198,9 @@ assert abs(ae_runs[30]["precision"] - unet_runs[30]["precision"]) < 0.03 and ae_
 # real digits (a perfect generator would score about the floor; chapter 2's blurred or noisy digits
 # score tens to hundreds of times more). The next cell reads where the U-Net stands after its largest
 # budget, and checks that the weights shipped in `checkpoints/quality-unet/` are the ones scored
-# there; the figure below it shows 16 of their samples, beside 16 of the autoencoder's (shipped in
-# `checkpoints/quality-autoencoder/`), from the same starting noise.
+# there; the figure below it shows 16 of their samples, beside 16 of the autoencoder's and 16 of the
+# VAE-style decoder's (shipped in `checkpoints/quality-autoencoder/` and `checkpoints/quality-vae/`),
+# all from the same starting noise.
 
 # %%
 unet_best = measured["quality-unet"][-1]
@@ -209,11 +223,18 @@ print(f"quality-autoencoder after {ae_best['train_minutes']:.1f} minutes: FID {a
       f"{ae_best['fid'] / floor:.0f} times the floor")
 ae_samples = sample(ae_run.model, ae_run.process, (16, 1, 28, 28), torch.Generator().manual_seed(0),
                     step="ddim", steps=100).images
+vae_best = measured["quality-vae"][-1]
+vae_run = load_trained(config.shipped_checkpoint("quality-vae"))
+vae_state = read_checkpoint(config.shipped_checkpoint("quality-vae"))
+assert abs(vae_state["train_seconds"] / 60 - vae_best["train_minutes"]) < 0.01 and vae_run.weights == "ema"
+vae_samples = sample(vae_run.model, vae_run.process, (16, 1, 28, 28), torch.Generator().manual_seed(0),
+                     step="ddim", steps=100).images
 
-# %% mystnb={"figure": {"caption": "Sixteen samples of the shipped quality-unet (left) and quality-autoencoder (right) models (EMA weights, DDIM with 100 steps, the same starting noise) after their largest training budget.", "name": "fig-beyond-unet-samples"}} tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.4))
+# %% mystnb={"figure": {"caption": "Sixteen samples of the shipped quality-unet (left), quality-autoencoder (middle) and quality-vae (right) models (EMA weights, DDIM with 100 steps, the same starting noise) after their largest training budget.", "name": "fig-beyond-unet-samples"}} tags=["hide-input"]
+fig, axes = plt.subplots(1, 3, figsize=(9.3, 3.4))
 viz.show_grid(unet_samples, nrow=4, ax=axes[0], title=f"quality-unet, {unet_best['train_minutes']:.0f} minutes")
 viz.show_grid(ae_samples, nrow=4, ax=axes[1], title=f"quality-autoencoder, {ae_best['train_minutes']:.0f} minutes")
+viz.show_grid(vae_samples, nrow=4, ax=axes[2], title=f"quality-vae, {vae_best['train_minutes']:.0f} minutes")
 plt.show()
 
 # %% [markdown]
@@ -705,15 +726,20 @@ viz.guidance_switcher(grid_samples, first_digit=7, first_weight=3)
 # ```
 # python -m lib.train default --dataset fashion-mnist --out runs/fashion
 # python -m lib.train quality-unet --dataset cifar10 --minutes 30 --out runs/cifar-unet
-# python -m lib.sample runs/cifar-unet --n 16 --sampler ddim --steps 100 --seed 0 --out cifar.npz
+# python -m lib.sample runs/cifar-unet --n 1000 --sampler ddim --steps 100 --seed 0 --out cifar.npz
+# python -m lib.metrics cifar.npz --inception-weights PATH
 # ```
 #
 # torchvision reads each from its own folder layout under the same data root as MNIST
 # (`$DIFFUSION_BOOK_DATA`, `--data`); with internet access it downloads them there on first use.
-# The book's classifier knows only digits, so every command that scores with it refuses these runs;
-# their scores need the InceptionV3 features of {doc}`02_metrics`, which no command of this book
-# computes for colour images yet. The machine that builds this book is offline and holds only MNIST,
-# so this chapter shows no samples of these data sets. The next cell asks for each of them as a
+# The book's classifier knows only digits, so every command that scores with it refuses these runs.
+# `lib.metrics` scores their samples on the InceptionV3 features of {doc}`02_metrics` instead (the
+# weights file that chapter describes): FID and KID against the data set's test split, precision and
+# recall against a random subset of it as large as the samples. The test split's features take long
+# the first time, then come from a cache; `--reference N` compares with its first N images instead, and
+# since every score depends on both sizes, compare runs only at equal ones. The machine that builds
+# this book is offline and holds only MNIST, so this chapter shows no samples or scores of these data
+# sets. The next cell asks for each of them as a
 # reader's machine would, and prints what it finds: the images, or the one-line message that says
 # what is missing.
 
@@ -781,7 +807,7 @@ display(Table(cost_rows, formats={"s / step": ".2f", "training images": ",", "mi
 #
 # The time-to-quality runs, read as advice: for each network, how fast it trains here, its FID after
 # each budget, and what 1,000 samples cost. Your laptop is not this machine. To use the table, run
-# `python -m lib.bench --configs quality-unet,quality-autoencoder,quality-cnn` on it: it prints, among other speeds, the
+# `python -m lib.bench --configs quality-unet,quality-autoencoder,quality-vae,quality-cnn` on it: it prints, among other speeds, the
 # training images per second of each network; divide by the column of the same name below, and
 # multiply your minutes by that factor to find the row that describes your budget.
 
@@ -819,13 +845,15 @@ display(Table(verdict, formats={"budget (min)": "g", "lowest FID": ".0f"},
               caption="The verdict per budget: the network with the lowest FID, and any within a tenth of it (not told "
                       "apart at this n)"))
 winners = {v["budget (min)"]: v["best, or within a tenth of the best"] for v in verdict}
-assert {b: winners[b] for b in (5, 10, 20, 30)} == {5: "unet", 10: "unet", 20: "autoencoder, unet", 30: "autoencoder"}
+assert {b: winners[b] for b in (5, 10, 20, 30)} == {5: "unet", 10: "unet, vae", 20: "autoencoder, unet",
+                                                   30: "autoencoder"}
 
 # %% [markdown]
-# Read for a machine like this one: with 10 minutes of training or less, take the U-Net; at 20 minutes
-# the U-Net and the autoencoder tie; with half an hour, take the autoencoder, whose cheaper steps pay off once the U-Net's head start is
-# used up. The coursework CNN is the wrong choice at any of these budgets. None of them reaches the
-# chapter's target of three times the floor in 30 minutes; the VAE-style decoder is measured next.
+# Read for a machine like this one: with 10 minutes of training or less, take the U-Net (at 10 minutes
+# the VAE-style decoder ties it); at 20 minutes the U-Net and the autoencoder tie; with half an hour,
+# take the autoencoder, whose cheaper steps pay off once the U-Net's head start is used up. The VAE-style
+# decoder never leads alone, and the coursework CNN is the wrong choice at any of these budgets. None of
+# them reaches the chapter's target of three times the floor in 30 minutes.
 
 # %% [markdown]
 # ## Recap
@@ -835,7 +863,8 @@ assert {b: winners[b] for b in (5, 10, 20, 30)} == {5: "unet", 10: "unet", 20: "
 #   training minutes and scores it. The U-Net leads at 5 and 10 minutes; the autoencoder, with steps
 #   half as expensive, ties it at 20 and leads at 30 (FID 23 against 28); the coursework CNN, trained
 #   the same way, is still in the hundreds after 30 minutes and needs its 100 epochs to come near them.
-#   All are far from the target of three times the floor. The VAE-style decoder is measured next.
+#   The VAE-style decoder starts ahead of the autoencoder and ends behind it, short of variety (recall).
+#   All are far from the target of three times the floor.
 # - **Respacing** visits fewer timesteps with the betas recomputed so that $\bar\alpha$ is unchanged
 #   (exercise 2); the network needs no retraining. The best respaced sampler stays within the margin
 #   of the 1,000-step sampler down to 50 steps and doubles its FID at 5. The reverse variance matters: $\sigma_i^2 = \beta'_i$
