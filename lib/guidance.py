@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .epoch_scores import add_scored_set, open_record
 from .runs import load_trained
+from .sampler_sweep import SAMPLERS
 from .sampling import sample_images
 
 
@@ -48,8 +49,11 @@ def check_weights(weights) -> list[float]:
 def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: int = 1000, seed: int = 0,
                    step: str | None = "ddim", steps: int | None = 100, classifier: LoadedClassifier | None = None,
                    data_root: str | os.PathLike | None = None, progress: bool = True, log=print) -> dict:
-    """Score ``n`` samples of the conditional ``run`` at every guidance weight into the record ``out``."""
+    """Score ``n`` samples of the conditional ``run`` at every guidance weight into the record ``out``.
+    ``step`` is a sampler step ("ddim": eta 0; "ddpm": sigma^2 = beta) or a sampler of the sampler
+    sweep (:data:`lib.sampler_sweep.SAMPLERS`, such as "ddpm-posterior"); the record names it."""
     weights = check_weights(weights)
+    step_name, step_options = SAMPLERS.get(step, (step, {}))
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     loaded = load_trained(run)
@@ -73,8 +77,8 @@ def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: i
         entry = add_scored_set(
             record, out, {"guidance": w},
             lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(seed),
-                                  image_shape=shape, label=labels, guidance=w, step=step, steps=steps,
-                                  precision="fp32"),
+                                  image_shape=shape, label=labels, guidance=w, step=step_name, steps=steps,
+                                  precision="fp32", **step_options),
             classifier, seed, data_root, labels=labels)
         log(f"{loaded.config.name}, guidance {w:g}: FID {entry['fid']:.2f}, accuracy {entry['accuracy']:.3f}, "
             f"recall {entry['recall']:.3f}, {entry['sample_seconds']:.0f} s -> {out}")

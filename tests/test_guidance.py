@@ -64,6 +64,30 @@ def test_weight_zero_samples_the_unconditional_model(setup, tmp_path):
     assert not torch.equal(guided, conditional)  # the label embedding does change the output
 
 
+def test_a_named_sampler_samples_with_its_variance_and_the_record_names_it(setup, tmp_path, capsys):
+    """'ddpm-posterior' is the ancestral step with the posterior variance: its entry's class counts are
+    those of samples drawn directly that way, not those of the default variance (beta)."""
+    run, data, cls = setup
+    record = sweep(setup, tmp_path / "g.json", [2.0], step="ddpm-posterior")
+    assert record["sampler"] == "ddpm-posterior"
+    loaded = load_trained(run)
+    labels = requested_labels(20)
+
+    def counts(**options):
+        images = to_uint8(sample_images(loaded.model, loaded.process, 20, torch.Generator().manual_seed(0),
+                                        label=labels, guidance=2.0, step="ddpm", steps=3, **options))
+        return torch.bincount(ClassifierFeatures(cls.model, "logits")(images).argmax(1), minlength=10).tolist()
+
+    assert record["entries"][0]["class_counts"] == counts(sigma_kind="posterior")
+    beta = sweep(setup, tmp_path / "b.json", [2.0], step="ddpm")  # the default variance draws other samples
+    assert beta["sampler"] == "ddpm" and beta["entries"][0]["fid"] != record["entries"][0]["fid"]
+    with pytest.raises(RecordError, match="choose another output file"):
+        sweep(setup, tmp_path / "g.json", [3.0], step="ddim")  # another sampler: another record
+    code, out, err = run_cli(cli_guidance, [str(run), "--sampler", "ddim-eta2", "--out", str(tmp_path / "h.json")],
+                             capsys)
+    assert code == 2 and "invalid choice: 'ddim-eta2'" in err and "ddpm-posterior" in err
+
+
 def test_an_interrupted_sweep_scores_only_the_missing_weights(setup, tmp_path):
     out = tmp_path / "g.json"
     first = sweep(setup, out, [1])

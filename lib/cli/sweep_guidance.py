@@ -11,6 +11,7 @@ import sys
 
 from .. import cli
 from ..guidance import guidance_sweep
+from ..sampler_sweep import SAMPLERS
 
 
 def main(argv=None) -> int:
@@ -19,7 +20,8 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default="0,1,2,3,5", help="comma-separated guidance weights (default 0,1,2,3,5)")
     p.add_argument("--n", type=int, default=1000, help="samples per weight (default 1000: 100 of each digit)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed, the same for every weight (default 0)")
-    p.add_argument("--sampler", default="ddim", help="sampler step (default ddim, eta 0)")
+    p.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm", *SAMPLERS],
+                   help="ddim (eta 0, the default), ddpm (sigma^2 = beta), or a sampler of python -m lib.sweep_samplers")
     p.add_argument("--steps", type=int, default=100, help="respaced sampling steps (default 100)")
     cli.add_record_arguments(p)
     a = p.parse_args(argv)
