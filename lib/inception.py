@@ -261,7 +261,8 @@ def dataset_scores(images, dataset: str, weights_path, data_root=None, reference
     first ``reference`` images, or all of them), precision and recall (k = 3) against a seeded random
     subset of that split of the samples' size. The samples must have the data set's image size.
     Computing the reference's features takes long once (InceptionV3 reads a few images per second per
-    CPU core), then they are cached. Every score depends on both sizes: compare at equal n."""
+    CPU core), then they are cached. FID, precision and recall depend on both sizes (KID's expected
+    value does not, only its spread): compare at equal sizes."""
     from .data import dataset_info, load_dataset, to_uint8
 
     info = dataset_info(dataset)
