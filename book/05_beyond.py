@@ -89,7 +89,8 @@ assert 0.1 < floor < 1.0
 # into a small vector and decode the noise from it (an autoencoder, and a VAE-style variant that
 # samples that vector). The runs train one after another (the table below says which budgets are measured so far). Every run
 # keeps an average of its weights (EMA, decay 0.999, warmed up so that the average of a short run is
-# not dominated by its first steps) and is scored from it, after 5, 10, 20 and 30 minutes of the same
+# not dominated by its first steps: at optimiser step $n$ the decay is $\min(0.999, (1 + n)/(10 + n))$,
+# as in TensorFlow's moving averages) and is scored from it, after 5, 10, 20 and 30 minutes of the same
 # run: 1,000 samples by DDIM with 100 steps and $\eta = 0$, scored like everything in this chapter.
 # DDIM with 100 steps is ten times faster than all 1,000 steps, and for the coursework CNN it costs no
 # FID the fast-sampling section below can measure; that section also finds that it does not suit the
@@ -208,7 +209,9 @@ assert vae_runs[30]["recall"] < ae_runs[30]["recall"] - 0.15
 #
 # This chapter set itself a target: a U-Net trained for at most 30 minutes here whose 1,000 samples
 # score within three times the floor, that is, samples the classifier's features can hardly tell from
-# real digits (a perfect generator would score about the floor; chapter 2's blurred or noisy digits
+# real digits (the floor itself is the FID of one set of real digits against the test set, so a
+# generator within a small factor of it draws sets about as far from the test set as a second
+# sample of real digits; three is a round, demanding choice, not a threshold from the literature) (a perfect generator would score about the floor; chapter 2's blurred or noisy digits
 # score tens to hundreds of times more). The next cell reads where the U-Net stands after its largest
 # budget (by DDIM, the time-to-quality protocol; the fast-sampling section finds a sampler that more
 # than halves this FID), and checks that the weights shipped in `checkpoints/quality-unet/` are the ones scored
