@@ -21,8 +21,7 @@ from torch import nn
 
 from .checkpoints import save_atomically
 from .classifier import file_sha256
-from .metrics import (_quiet, as_uint8_images, cache_dir, fid_from_features, kid_from_features,
-                      precision_recall)
+from .metrics import _quiet, as_uint8_images, cache_dir, feature_scores, fid_from_features
 
 #: The InceptionV3 weights file torchmetrics/torch-fidelity use for the standard FID.
 INCEPTION_WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -280,11 +279,7 @@ def dataset_scores(images, dataset: str, weights_path, data_root=None, reference
     test = load_dataset(dataset, "test", root=data_root, limit=reference, image_size=size)
     real = inception_features(to_uint8(test.images), weights_path, progress=progress)
     fake = inception_features(imgs, weights_path, progress=progress)
-    n = len(imgs)
-    g = torch.Generator().manual_seed(seed)
-    real_sub = real[torch.randperm(len(real), generator=g)[:n]]
-    kid, kid_std = kid_from_features(real, fake, module, seed=seed)
-    precision, recall = precision_recall(real_sub, fake, k=min(k, n - 1, len(real_sub) - 1))
-    return {"dataset": dataset, "n": n, "n_reference": len(real), "fid_inception": fid_from_features(real, fake, module),
-            "kid_inception": kid, "kid_inception_std": kid_std, "precision_inception": precision,
-            "recall_inception": recall}
+    scores = feature_scores(real, fake, module, seed=seed, k=k)
+    return {"dataset": dataset, "n": len(imgs), "n_reference": len(real),
+            "fid_inception": scores["fid"], "kid_inception": scores["kid"], "kid_inception_std": scores["kid_std"],
+            "precision_inception": scores["precision"], "recall_inception": scores["recall"]}

@@ -237,14 +237,22 @@ def score(images, classifier: LoadedClassifier | None = None, data_root=None, se
     ref = reference_features(classifier, data_root)
     feats = ClassifierFeatures(classifier.model)(imgs)
     logits = ClassifierFeatures(classifier.model, "logits")(imgs)
-    n = len(imgs)
+    scores = feature_scores(ref["features"], feats, classifier.model, seed=seed, k=k)
+    return {"fid": scores["fid"], "kid": scores["kid"], "kid_std": scores["kid_std"],
+            "is": inception_score_from_logits(logits, classifier.model),
+            "precision": scores["precision"], "recall": scores["recall"], "n": len(imgs)}
+
+
+def feature_scores(real: torch.Tensor, fake: torch.Tensor, module: nn.Module, seed: int = 0, k: int = 3) -> dict:
+    """FID and KID of ``fake`` features against all ``real`` ones, and precision and recall against a
+    seeded random subset of ``real`` as large as ``fake`` (equal sizes, as in the paper; k lowered only
+    for sets of 3 or fewer), where ``module`` is the feature module both come from."""
     g = torch.Generator().manual_seed(seed)
-    real_sub = ref["features"][torch.randperm(len(ref["features"]), generator=g)[:n]]
-    kid_mean, kid_std = kid_from_features(ref["features"], feats, classifier.model, seed=seed)
-    precision, recall = precision_recall(real_sub, feats, k=min(k, n - 1))
-    return {"fid": fid_from_features(ref["features"], feats, classifier.model), "kid": kid_mean,
-            "kid_std": kid_std, "is": inception_score_from_logits(logits, classifier.model),
-            "precision": precision, "recall": recall, "n": n}
+    real_sub = real[torch.randperm(len(real), generator=g)[:len(fake)]]
+    kid_mean, kid_std = kid_from_features(real, fake, module, seed=seed)
+    precision, recall = precision_recall(real_sub, fake, k=min(k, len(fake) - 1, len(real_sub) - 1))
+    return {"fid": fid_from_features(real, fake, module), "kid": kid_mean, "kid_std": kid_std,
+            "precision": precision, "recall": recall}
 
 
 # ----------------------------------------------------------------------------- restorations

@@ -11,10 +11,8 @@ import json
 import sys
 
 from .. import cli, metrics
-from ..classifier import load_classifier
-from ..data import load_mnist, to_uint8
-from ..classifier import CLASSIFIER_DATASET
-from ..data import dataset_info
+from ..classifier import CLASSIFIER_DATASET, load_classifier
+from ..data import dataset_info, load_mnist, to_uint8
 from ..inception import MissingWeightsError, dataset_scores, inception_fid, inception_score, load_inception
 from ..metrics import (RESTORATION_ROWS, as_uint8_images, load_npz_restorations, load_npz_samples, restoration_scores,
                        score)
@@ -58,8 +56,13 @@ def main(argv=None) -> int:
         except MissingWeightsError as exc:  # a feature-only file: FID yes, IS no; say so
             result["is_inception"] = None
             print(f"python -m lib.metrics: no InceptionV3 IS: {exc}", file=sys.stderr)
-    print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
+    _print_rounded(result)
     return 0
+
+
+def _print_rounded(result: dict) -> None:
+    """One JSON line, floats rounded to 6 decimals."""
+    print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
 
 
 def _restoration_report(p, a, arrays: dict) -> int:
@@ -90,5 +93,5 @@ def _other_dataset_report(p, a, images, dataset: str) -> int:
         p.error(f"--reference must be >= 2 test images, got {a.reference}")
     result = dataset_scores(images, dataset, a.inception_weights, data_root=a.data, reference=a.reference,
                             seed=a.seed, progress=True)
-    print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.items()}))
+    _print_rounded(result)
     return 0
