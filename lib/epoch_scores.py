@@ -53,21 +53,24 @@ def read_record(path: str | os.PathLike) -> dict:
 
 
 def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedClassifier, seed: int,
-                   data_root=None, labels: torch.Tensor | None = None) -> dict:
+                   data_root=None, labels: torch.Tensor | None = None, device: str | torch.device = "cpu") -> dict:
     """Draw one set of samples (``draw()`` returns them in the model range), time it, score it
     (:data:`SCORES` and the class histogram), append the entry ``key`` + scores + timing to ``record``
     and write the record to ``out`` at once; return the entry. With the ``labels`` the samples were asked
     for (a conditional model), the entry also holds ``accuracy``, the fraction the classifier reads as
-    their label, and ``class_accuracy``, that fraction for each label 0..9 (None for a label not asked)."""
+    their label, and ``class_accuracy``, that fraction for each label 0..9 (None for a label not asked).
+    ``device`` is where ``draw`` samples; the entry names it (scoring itself runs on the CPU)."""
     from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
+    from .precision import describe_device
 
     t0 = time.perf_counter()
-    images = to_uint8(draw())
+    images = to_uint8(draw().cpu())  # .cpu() waits for a GPU to finish, so the time is the sampling's
     seconds = time.perf_counter() - t0
     scores = score(images, classifier, data_root=data_root, seed=seed)
     counts = torch.bincount(ClassifierFeatures(classifier.model, "logits")(images).argmax(1), minlength=10)
     entry = {**key, **{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist(),
-             "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads()}
+             "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+             "device": describe_device(device)}
     if labels is not None:
         labels = torch.as_tensor(labels).long().reshape(-1)
         if labels.shape != (len(images),):
@@ -95,8 +98,10 @@ def open_record(out: Path, header: dict) -> dict:
 def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[int], n: int = 500,
                  final_sets: int = 1, weights: tuple[str, ...] = ("auto",), step: str | None = None,
                  steps: int | None = None, classifier: LoadedClassifier | None = None,
-                 data_root: str | os.PathLike | None = None, progress: bool = True, log=print) -> dict:
-    """Score ``run`` (a checkpoint or its folder) at ``epochs`` into the record ``out``; return it."""
+                 data_root: str | os.PathLike | None = None, progress: bool = True, log=print,
+                 device: str | torch.device = "cpu") -> dict:
+    """Score ``run`` (a checkpoint or its folder) at ``epochs`` into the record ``out``; return it.
+    Samples are drawn on ``device`` (the scores do not depend on it beyond floating-point rounding)."""
     if not epochs or any(not isinstance(e, int) or e < 1 for e in epochs):
         raise ValueError(f"epochs must be a non-empty list of positive epoch numbers, got {epochs!r}")
     if not isinstance(n, int) or n < 2:
@@ -123,12 +128,13 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
             for s in range(final_sets if epoch == last else 1) if (epoch, w, s) not in done]
     for epoch, w, s in tqdm(todo, desc=f"scoring {record['run']}", disable=not progress):
         loaded = load_trained(ckpt, epoch=epoch, weights=w)
+        model = loaded.model.to(device)
         shape = loaded.config.image_shape
         entry = add_scored_set(
             record, out, {"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n},
-            lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(s),
-                                  image_shape=shape, step=step, steps=steps, precision="fp32"),
-            classifier, s, data_root)
+            lambda: sample_images(model, loaded.process, n, torch.Generator().manual_seed(s),
+                                  image_shape=shape, step=step, steps=steps, precision="fp32", device=device),
+            classifier, s, data_root, device=device)
         log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {entry['fid']:.2f}, "
             f"{entry['sample_seconds']:.0f} s of sampling -> {out}")
     return record

@@ -48,7 +48,8 @@ def check_weights(weights) -> list[float]:
 
 def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: int = 1000, seed: int = 0,
                    step: str | None = "ddim", steps: int | None = 100, classifier: LoadedClassifier | None = None,
-                   data_root: str | os.PathLike | None = None, progress: bool = True, log=print) -> dict:
+                   data_root: str | os.PathLike | None = None, progress: bool = True, log=print,
+                   device: str | torch.device = "cpu") -> dict:
     """Score ``n`` samples of the conditional ``run`` at every guidance weight into the record ``out``.
     ``step`` is a sampler step ("ddim": eta 0; "ddpm": sigma^2 = beta) or a sampler of the sampler
     sweep (:data:`lib.sampler_sweep.SAMPLERS`, such as "ddpm-posterior"); the record names it."""
@@ -72,14 +73,15 @@ def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: i
     done = {e["guidance"] for e in record["entries"]}
     labels = requested_labels(n, num_classes)
     shape = loaded.config.image_shape
+    model = loaded.model.to(device)
     for w in tqdm([w for w in weights if w not in done], desc=f"guidance of {loaded.config.name}",
                   disable=not progress):
         entry = add_scored_set(
             record, out, {"guidance": w},
-            lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(seed),
+            lambda: sample_images(model, loaded.process, n, torch.Generator().manual_seed(seed),
                                   image_shape=shape, label=labels, guidance=w, step=step_name, steps=steps,
-                                  precision="fp32", **step_options),
-            classifier, seed, data_root, labels=labels)
+                                  precision="fp32", device=device, **step_options),
+            classifier, seed, data_root, labels=labels, device=device)
         log(f"{loaded.config.name}, guidance {w:g}: FID {entry['fid']:.2f}, accuracy {entry['accuracy']:.3f}, "
             f"recall {entry['recall']:.3f}, {entry['sample_seconds']:.0f} s -> {out}")
     return record

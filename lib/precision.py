@@ -7,6 +7,7 @@ only the network runs under autocast.
 from __future__ import annotations
 
 import contextlib
+import platform
 
 import torch
 
@@ -46,3 +47,18 @@ def autocast(precision: str, device: torch.device | str = "cpu"):
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def describe_device(device: torch.device | str = "cpu") -> str:
+    """A readable name of ``device`` for records: ``"cuda: NVIDIA H100 80GB HBM3"``, ``"cpu: AMD EPYC ..."``."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    if device.type == "cpu":
+        try:
+            with open("/proc/cpuinfo") as f:
+                names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        except OSError:
+            names = []
+        return f"cpu: {names[0] if names else (platform.processor() or platform.machine())}"
+    return str(device)

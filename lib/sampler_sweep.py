@@ -33,8 +33,10 @@ SAMPLERS: dict[str, tuple[str, dict]] = {
 
 def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: list[str], steps: list[int],
                    n: int = 1000, seed: int = 0, weights: str = "auto", classifier: LoadedClassifier | None = None,
-                   data_root: str | os.PathLike | None = None, progress: bool = True, log=print) -> dict:
-    """Score ``n`` samples of ``run`` for every (sampler, steps) pair into the record ``out``; return it."""
+                   data_root: str | os.PathLike | None = None, progress: bool = True, log=print,
+                   device: str | torch.device = "cpu") -> dict:
+    """Score ``n`` samples of ``run`` for every (sampler, steps) pair into the record ``out``; return it.
+    Samples are drawn on ``device``; each entry names it."""
     unknown = [s for s in samplers if s not in SAMPLERS]
     if not samplers or unknown:
         raise ValueError(f"unknown sampler(s) {unknown or samplers!r}; choose from {', '.join(SAMPLERS)}")
@@ -55,13 +57,14 @@ def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: lis
     done = {(e["sampler"], e["steps"]) for e in record["entries"]}
     todo = [(s, k) for s in samplers for k in steps if (s, k) not in done]
     shape = loaded.config.image_shape
+    model = loaded.model.to(device)
     for name, k in tqdm(todo, desc=f"samplers of {loaded.config.name}", disable=not progress):
         step, options = SAMPLERS[name]
         entry = add_scored_set(
             record, out, {"sampler": name, "steps": k},
-            lambda: sample_images(loaded.model, loaded.process, n, torch.Generator().manual_seed(seed),
-                                  image_shape=shape, step=step, steps=k, precision="fp32", **options),
-            classifier, seed, data_root)
+            lambda: sample_images(model, loaded.process, n, torch.Generator().manual_seed(seed),
+                                  image_shape=shape, step=step, steps=k, precision="fp32", device=device, **options),
+            classifier, seed, data_root, device=device)
         log(f"{loaded.config.name}, {name} with {k} steps: FID {entry['fid']:.2f}, "
             f"{entry['sample_seconds']:.0f} s -> {out}")
     return record

@@ -31,7 +31,7 @@ from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CHECKPOINT_VERSION
 from .configs import OBSERVATION_FIELDS, TrainConfig
 from .data import load_dataset, to_image_array, to_uint8
 from .ema import ema_copy, update_ema, warmup_decay
-from .precision import resolve_precision
+from .precision import describe_device, resolve_precision
 from .processes import training_loss
 from .sampling import sample, sample_images
 
@@ -244,6 +244,11 @@ def train(
                 log(f"note: resuming a {history['precision']} run with precision {precision}")
             log(f"resuming '{config.name}' from epoch {start_epoch}"
                 f"{' (mid-epoch, batch ' + str(partial['batch']) + ')' if partial else ''} of {config.epochs}")
+        # where each stretch of the run was trained (a run resumed on another machine lists both)
+        where = {"device": describe_device(device), "torch": str(torch.__version__), "from_epoch": start_epoch}
+        devices = history.setdefault("devices", [])
+        if not devices or {k: devices[-1].get(k) for k in ("device", "torch")} != {k: where[k] for k in ("device", "torch")}:
+            devices.append(where)
         trained_s = state.get("train_seconds", sum(history["epoch_seconds"])) if state is not None else 0.0
         budget_s = None if config.minutes is None else 60.0 * config.minutes
         if start_epoch >= config.epochs or (budget_s is not None and trained_s >= budget_s):

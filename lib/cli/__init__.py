@@ -27,10 +27,36 @@ def add_weights_arguments(p: argparse.ArgumentParser, batch_default: int) -> Non
 
 
 def add_record_arguments(p: argparse.ArgumentParser) -> None:
-    """--out, --data and --no-progress of the commands that fill a resumable JSON score record."""
+    """--out, --data, --device and --no-progress of the commands that fill a resumable JSON score record."""
     p.add_argument("--out", required=True, help="the JSON record (created, or completed if it exists)")
     p.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
+    add_device_argument(p, "where samples are drawn (scores are computed on the CPU); each entry names it")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_device_argument(p: argparse.ArgumentParser, what: str) -> None:
+    """--device, checked when parsed: a name torch knows, and a GPU that is there."""
+    p.add_argument("--device", type=lambda text: device_name(p, text), default="cpu",
+                   help=f"torch device, e.g. cpu, cuda, cuda:1 (default: cpu); {what}")
+
+
+def device_name(p: argparse.ArgumentParser, text: str) -> str:
+    """``text`` if it names a torch device this machine has, else a one-line usage error."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        p.error(f"--device {text!r} is not a torch device; use cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            p.error(f"--device {text}: PyTorch sees no CUDA GPU on this machine; use --device cpu")
+        if device.index is not None and device.index >= count:
+            p.error(f"--device {text}: this machine has {count} CUDA GPU(s), numbered 0 to {count - 1}")
+    elif device.type != "cpu":
+        p.error(f"--device {text}: only cpu and cuda devices are supported")
+    return text
 
 
 def comma_list(p: argparse.ArgumentParser, option: str, text: str, kind: type = int) -> list:

@@ -35,6 +35,6 @@ def main(argv=None) -> int:
         p.error("--n must be >= 2 and --final-sets >= 1")
     record = score_epochs(a.run, a.out, epochs, n=a.n, final_sets=a.final_sets, weights=weights, step=a.sampler,
                           steps=a.sampler_steps, data_root=a.data, progress=not a.no_progress,
-                          log=lambda m: print(m, file=sys.stderr))
+                          log=lambda m: print(m, file=sys.stderr), device=a.device)
     print(f"{len(record['entries'])} scored sets of {a.n} samples of '{record['run']}' in {a.out}")
     return 0

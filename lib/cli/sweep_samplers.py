@@ -30,6 +30,6 @@ def main(argv=None) -> int:
     if a.n < 2:
         p.error(f"--n must be >= 2, got {a.n}")
     record = sweep_samplers(a.run, a.out, samplers, steps, n=a.n, seed=a.seed, weights=a.weights, data_root=a.data,
-                            progress=not a.no_progress, log=lambda m: print(m, file=sys.stderr))
+                            progress=not a.no_progress, log=lambda m: print(m, file=sys.stderr), device=a.device)
     print(f"{len(record['entries'])} scored (sampler, steps) pairs of '{record['run']}' in {a.out}")
     return 0

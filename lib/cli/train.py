@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", help="data root holding the data sets in torchvision's layouts (MNIST/raw/, "
                    "cifar-10-batches-py/, ...), relative to the current folder (default: $DIFFUSION_BOOK_DATA, "
                    "else a cache folder)")
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    cli.add_device_argument(p, "the checkpoint's history names it")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
     overrides = {}
