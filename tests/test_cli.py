@@ -26,10 +26,18 @@ def one_line_error(err):
     (["default", "--epochs", "two"], "invalid int value"),
     (["default", "--precision", "fp16"], "invalid choice"),
     (["default", "--limit", "0"], "--limit must be >= 1"),
+    (["default", "--device", "gpu"], "--device 'gpu' is not a torch device; use cpu, cuda or cuda:N"),
+    (["default", "--device", "mps"], "--device mps: only cpu and cuda devices are supported"),
 ])
 def test_train_cli_bad_arguments(argv, match, capsys):
     code, _, err = run(train, argv, capsys)
     assert code != 0 and match in one_line_error(err)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_train_cli_refuses_a_gpu_this_machine_lacks(capsys):
+    code, _, err = run(train, ["default", "--device", "cuda"], capsys)
+    assert code != 0 and "--device cuda: PyTorch sees no CUDA GPU on this machine; use --device cpu" in one_line_error(err)
 
 
 def test_train_cli_missing_data(tmp_path, capsys):

@@ -11,6 +11,7 @@ from lib import epoch_scores, metrics
 from lib.cli import score_epochs as cli_score
 from lib.data import to_uint8
 from lib.epoch_scores import RecordError, entries, read_record, score_epochs
+from lib.precision import describe_device
 from lib.runs import load_trained
 from lib.sampling import sample_images
 
@@ -38,6 +39,7 @@ def test_each_entry_is_the_score_of_that_epochs_samples_with_seed_equal_to_the_s
         expected = metrics.score(images, cls, data_root=data, seed=e["set"])
         assert e["fid"] == pytest.approx(expected["fid"]) and e["recall"] == expected["recall"]
         assert sum(e["class_counts"]) == 5 and len(e["class_counts"]) == 10
+        assert e["device"] == describe_device("cpu")  # where the set was drawn
     assert read_record(out) == record and [e["epoch"] for e in entries(record, "raw")] == [1, 2, 2]
 
 
@@ -78,6 +80,8 @@ def test_records_refuse_another_protocol_and_epochs_not_trained(setup, tmp_path)
     (["--epochs", "0"], "--epochs must be positive"),
     (["--epochs", "1", "--weights", "best"], "--weights takes auto, raw or ema, got best"),
     (["--epochs", "1", "--n", "1"], "--n must be >= 2"),
+    (["--epochs", "1", "--device", "gpu"], "--device 'gpu' is not a torch device; use cpu, cuda or cuda:N"),
+    (["--epochs", "1", "--device", "meta"], "--device meta: only cpu and cuda devices are supported"),
 ])
 def test_the_command_rejects_bad_input_in_one_line(tiny_run, args, message, capsys, tmp_path):
     code, _, err = run_cli(cli_score, [str(tiny_run[0]), *args, "--out", str(tmp_path / "r.json")], capsys)

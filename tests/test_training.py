@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from lib import configs
-from lib.checkpoints import CheckpointError, read_checkpoint, snapshot_path
+from lib.checkpoints import CheckpointError, read_checkpoint, save_checkpoint, snapshot_path
 from lib.configs import TrainConfig, get_config
+from lib.precision import describe_device
 from lib.runs import load_trained
 from lib.training import train
 
@@ -46,6 +47,24 @@ def test_resume_is_exact(fake_mnist, tmp_path):
         assert torch.equal(a["model"][k], b["model"][k]), k
     for x, y in zip(a["history"]["grids"], b["history"]["grids"]):
         assert torch.equal(x, y)
+
+
+def test_the_history_names_where_each_stretch_of_a_run_was_trained(fake_mnist, tmp_path):
+    run = tmp_path / "r"
+    train(tiny(), run, data_root=fake_mnist, progress=False, log=quiet, stop_after_epoch=1)
+    here = {"device": describe_device("cpu"), "torch": str(torch.__version__)}
+    assert here["device"].startswith("cpu: ")
+    assert read_checkpoint(run)["history"]["devices"] == [{**here, "from_epoch": 0}]
+    # a run begun on another machine (chapter 3's runs began on a GPU) gains an entry where it resumes here
+    state = read_checkpoint(run)
+    elsewhere = {"device": "cuda: NVIDIA H100 80GB HBM3", "torch": "2.11.0+cu130", "from_epoch": 0}
+    state["history"]["devices"] = [elsewhere]
+    save_checkpoint(run / "checkpoint.pt", state)
+    train(tiny(), run, resume=True, data_root=fake_mnist, progress=False, log=quiet, stop_after_epoch=2)
+    assert read_checkpoint(run)["history"]["devices"] == [elsewhere, {**here, "from_epoch": 1}]
+    # resuming again on the same machine with the same torch adds nothing
+    h = train(tiny(), run, resume=True, data_root=fake_mnist, progress=False, log=quiet)
+    assert h["epoch"] == [1, 2, 3] and h["devices"] == [elsewhere, {**here, "from_epoch": 1}]
 
 
 def test_resume_extends_a_finished_run(fake_mnist, tmp_path):
