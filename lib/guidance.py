@@ -97,7 +97,9 @@ def guided_samples(model: torch.nn.Module, process, digits, weights, n: int = 16
                    step: str | None = "ddim", steps: int | None = 20, image_size: int = 28) -> dict:
     """``n`` samples of every digit at every guidance weight, all from the same starting noise (one
     seed), so that what differs between them is the label and the weight alone; returns
-    {(digit, weight): images in the model range}. With DDIM (eta 0) nothing else is random."""
+    {(digit, weight): images in the model range}. ``step`` is a sampler step ("ddim": eta 0, where
+    nothing else is random) or a sampler of :data:`lib.sampler_sweep.SAMPLERS` such as "ddpm-posterior",
+    whose fresh noise at each step is drawn from the same seed in every cell too."""
     weights = check_weights(weights)
     num_classes = getattr(model, "num_classes", None)
     if num_classes is None:
@@ -105,7 +107,8 @@ def guided_samples(model: torch.nn.Module, process, digits, weights, n: int = 16
     bad = [d for d in digits if not isinstance(d, int) or not 0 <= d < num_classes]
     if bad:
         raise ValueError(f"digits must lie in 0..{num_classes - 1}, got {bad}")
+    step_name, step_options = SAMPLERS.get(step, (step, {}))
     return {(d, w): sample_images(model, process, n, torch.Generator().manual_seed(seed),
-                                  image_shape=(getattr(model, "channels", 1), image_size, image_size), label=d, guidance=w, step=step,
-                                  steps=steps, precision="fp32")
+                                  image_shape=(getattr(model, "channels", 1), image_size, image_size), label=d,
+                                  guidance=w, step=step_name, steps=steps, precision="fp32", **step_options)
             for d in digits for w in weights}

@@ -247,7 +247,7 @@ def train(
         # where each stretch of the run was trained (a run resumed on another machine lists both)
         where = {"device": describe_device(device), "torch": str(torch.__version__), "from_epoch": start_epoch}
         devices = history.setdefault("devices", [])
-        if not devices or {k: devices[-1].get(k) for k in ("device", "torch")} != {k: where[k] for k in ("device", "torch")}:
+        if not devices or (devices[-1].get("device"), devices[-1].get("torch")) != (where["device"], where["torch"]):
             devices.append(where)
         trained_s = state.get("train_seconds", sum(history["epoch_seconds"])) if state is not None else 0.0
         budget_s = None if config.minutes is None else 60.0 * config.minutes

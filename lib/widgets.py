@@ -109,9 +109,11 @@ def run_comparison(histories: dict, first: str | None = None, second: str | None
     return widgets.VBox([widgets.HBox([left, right]), epoch, out])
 
 
-def guidance_explorer(model, process, n: int = 16, seed: int = 0, steps: int = 20, max_weight: float = 6.0):
+def guidance_explorer(model, process, n: int = 16, seed: int = 0, steps: int = 20, max_weight: float = 6.0,
+                      sampler: str = "ddim"):
     """Pick a digit and a classifier-free guidance weight w and see ``n`` samples of that digit, all
-    from the same starting noise (DDIM with ``steps`` steps, so that only the label and w change them).
+    from the same starting noise and seed (``sampler`` with ``steps`` steps: "ddim", or a name of
+    :data:`lib.sampler_sweep.SAMPLERS` such as "ddpm-posterior"), so that only the label and w change them.
     :func:`lib.viz.guidance_switcher` is its counterpart in the static HTML book."""
     import ipywidgets as widgets
 
@@ -123,8 +125,8 @@ def guidance_explorer(model, process, n: int = 16, seed: int = 0, steps: int = 2
     out = widgets.Output()
 
     def redraw(change=None):
-        images = guided_samples(model, process, [digit.value], [weight.value], n=n, seed=seed, steps=steps,
-                                image_size=model.image_size)[digit.value, weight.value]
+        images = guided_samples(model, process, [digit.value], [weight.value], n=n, seed=seed, step=sampler,
+                                steps=steps, image_size=model.image_size)[digit.value, weight.value]
         with out:
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(3, 3))

@@ -147,6 +147,12 @@ def test_guided_samples_share_their_start_so_weight_zero_ignores_the_digit(setup
     assert fig.axes[0].get_title() == "w = 0" and len(fig.axes) == 6
     with pytest.raises(ValueError, match="digits must lie in 0..9"):
         guided_samples(loaded.model, loaded.process, [10], [1])
+    # a sampler of the sweep by name: the same samples as sample_images with its options, one seed per cell
+    posterior = guided_samples(loaded.model, loaded.process, [3], [2], n=3, steps=3, step="ddpm-posterior", seed=5)
+    direct = sample_images(loaded.model, loaded.process, 3, torch.Generator().manual_seed(5), label=3, guidance=2,
+                           step="ddpm", steps=3, sigma_kind="posterior")
+    beta = guided_samples(loaded.model, loaded.process, [3], [2], n=3, steps=3, step="ddpm", seed=5)
+    assert torch.equal(posterior[3, 2.0], direct) and not torch.equal(posterior[3, 2.0], beta[3, 2.0])
 
 
 def test_guidance_explorer_draws_the_chosen_digit_and_weight(setup, monkeypatch):
@@ -164,3 +170,10 @@ def test_guidance_explorer_draws_the_chosen_digit_and_weight(setup, monkeypatch)
     digit.value = 7
     weight.value = 3.0
     assert asked == [([0], [1.0]), ([7], [1.0]), ([7], [3.0])]
+    asked.clear()
+    seen = []
+    monkeypatch.setattr(guidance, "guided_samples",
+                        lambda model, process, digits, weights, **kw: seen.append(kw["step"])
+                        or real(model, process, digits, weights, **{**kw, "n": 2, "steps": 2}))
+    widgets.guidance_explorer(loaded.model, loaded.process, sampler="ddpm-posterior")
+    assert seen == ["ddpm-posterior"]

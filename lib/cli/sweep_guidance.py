@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     if a.steps < 1:
         p.error(f"--steps must be >= 1, got {a.steps}")
     record = guidance_sweep(a.run, a.out, weights, n=a.n, seed=a.seed, step=a.sampler, steps=a.steps,
-                            data_root=a.data, progress=not a.no_progress, log=lambda m: print(m, file=sys.stderr), device=a.device)
+                            data_root=a.data, progress=not a.no_progress, log=lambda m: print(m, file=sys.stderr),
+                            device=a.device)
     print(f"{len(record['entries'])} scored guidance weights of '{record['run']}' in {a.out}")
     return 0
