@@ -43,7 +43,7 @@ def main(argv=None) -> int:
                    "(default: the run's)")
     cli.add_weights_arguments(p, SAMPLE_BATCH)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="default: the checkpoint's")
-    p.add_argument("--device", default="cpu")
+    cli.add_device_argument(p, "where the samples are drawn")
     a = p.parse_args(argv)
     cli.check_count_batch_out(p, a)
     if a.guidance is not None and a.label is None:
