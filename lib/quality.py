@@ -24,6 +24,7 @@ from .configs import TrainConfig, get_config
 from .data import load_mnist, to_uint8
 from .metrics import score
 from .runs import load_trained
+from .sampler_sweep import SAMPLERS
 from .sampling import sample_images
 from .training import train
 
@@ -69,8 +70,9 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
             step: str | None = None, classifier: LoadedClassifier | None = None,
             data_root: str | os.PathLike | None = None, progress: bool = True) -> dict:
     """Scores of ``n`` samples of the run at ``checkpoint`` (sampler ``step``/``steps``: the process's
-    default over all T steps unless given) and of ``n`` validation digits, with the classifier's
-    features; plus the run's training minutes and epochs and the sampling time."""
+    default over all T steps unless given; ``step`` is a sampler step such as "ddim" or a sampler of
+    :data:`lib.sampler_sweep.SAMPLERS` such as "ddpm-posterior") and of ``n`` validation digits, with
+    the classifier's features; plus the run's training minutes and epochs and the sampling time."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     run = load_trained(checkpoint)
@@ -78,9 +80,11 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
     if run.config.num_classes is not None:
         raise ValueError("quality() scores unconditional models; this run is class-conditional")
     classifier = classifier or load_classifier()
+    step_name, step_options = SAMPLERS.get(step, (step, {}))
     t0 = time.perf_counter()
     images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed),
-                           image_shape=run.config.image_shape, step=step, steps=steps, progress=progress)
+                           image_shape=run.config.image_shape, step=step_name, steps=steps, progress=progress,
+                           **step_options)
     sample_s = time.perf_counter() - t0
     fake = score(to_uint8(images), classifier, data_root=data_root, seed=seed)
     real_digits = load_mnist("val", root=data_root).images

@@ -54,6 +54,15 @@ def test_quality_scores_the_runs_own_samples_beside_real_digits(tmp_path, fake_m
     assert result["epochs"] == 0.5  # 1 step of an epoch's 2 (220 training digits in batches of 128)
     with pytest.raises(ValueError, match="the floor needs 100 validation digits"):
         quality(ckpt, n=100, steps=2, classifier=classifier, data_root=fake_mnist, progress=False)
+    # a sampler of the sweep by name: its samples are those of the step with its options
+    posterior = quality(ckpt, n=6, seed=2, steps=5, step="ddpm-posterior", classifier=classifier,
+                        data_root=fake_mnist, progress=False)
+    direct = sample_images(run.model, run.process, 6, torch.Generator().manual_seed(2), steps=5, step="ddpm",
+                           sigma_kind="posterior")
+    assert posterior["sampler"] == "ddpm-posterior"
+    assert posterior["fid"] == pytest.approx(metrics.score(to_uint8(direct), classifier, data_root=fake_mnist,
+                                                           seed=2)["fid"])
+    assert posterior["fid"] != pytest.approx(result["fid"])
 
 
 def test_bench_quality_prints_one_json_line(tmp_path, fake_mnist, capsys, monkeypatch):

@@ -191,7 +191,8 @@ def main(argv=None) -> int:
     q.add_argument("--out", help="run folder of --quality (default: runs/quality-CONFIG-MINUTESmin); an existing "
                    "run there is resumed")
     q.add_argument("--n", type=int, default=1000, help="samples scored, and held-out digits for the floor (default 1000)")
-    q.add_argument("--sampler", help="sampler step (default: the process's: ddpm ancestral for noise)")
+    q.add_argument("--sampler", help="sampler step, ddpm or ddim, or a sampler of lib.sweep_samplers such as "
+                   "ddpm-posterior (default: the process's: ddpm ancestral for noise)")
     q.add_argument("--sampler-steps", type=int, help="respaced sampling steps (default: all T)")
     q.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     q.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
