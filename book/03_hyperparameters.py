@@ -27,8 +27,11 @@
 #
 # ```{note}
 # This chapter is being written: its runs train one after another on a 2-core CPU (the status table
-# below is computed from the checkpoints in the repository). The first comparison, the default
-# against an average of its weights, is below; the others are added as their runs finish.
+# below is computed from the checkpoints in the repository). The runs other than `ema` began on a GPU
+# lent to this project for one session, all at once, and continue on the CPU from where it stopped;
+# each run records where each stretch of it was trained, and the status table shows it once a run is
+# in the repository. The first comparison, the default against an average of its weights, is below;
+# the others are added as their runs finish.
 # ```
 
 # %%
@@ -135,12 +138,24 @@ assert 0.5 < scored_samples * 1000 / sample_rate / (30 * fastest) < 1  # nearly 
 
 # %%
 status = run_status(["ema", *[name for name in RUNS if name != "ema"]], config.CHECKPOINT_DIR)
+
+
+def trained_on(s: dict) -> str:
+    """Where a run was trained, stretch by stretch, from its history ('-' before it was recorded)."""
+    if not s["trained"]:
+        return ""
+    return "; ".join(f"{d['device']} from epoch {d['from_epoch'] + 1}" for d in s["devices"]) or "-"
+
+
 display(Table([{"run": name, "epochs trained": s["trained"], "planned": s["planned"],
                 "state": ("done" if s["trained"] >= (s["planned"] or 0) else
                           "not started" if s["trained"] == 0 else "training")
-                + (f" (unreadable: {s['error']})" if s["error"] else "")}
+                + (f" (unreadable: {s['error']})" if s["error"] else ""),
+                "trained on": trained_on(s)}
                for name, s in status.items()],
-              caption="Epochs trained so far, read from checkpoints/<run>/checkpoint.pt"))
+              caption="Epochs trained so far, read from checkpoints/<run>/checkpoint.pt, and where each stretch of "
+                      "a run was trained ('-': not recorded; the ema run was trained on this machine's CPU before "
+                      "runs recorded it)"))
 assert not any(s["error"] for s in status.values()), "a shipped checkpoint cannot be read"
 
 # %% [markdown]

@@ -22,18 +22,20 @@ def config_changes(config: TrainConfig, base: TrainConfig | None = None) -> dict
 
 def run_status(names, root: str | os.PathLike) -> dict[str, dict]:
     """For each run name: the epochs trained so far and planned, read from ``root/<name>/checkpoint.pt``
-    (0 trained when there is no checkpoint yet). A checkpoint that cannot be read is reported, not hidden."""
+    (0 trained when there is no checkpoint yet), and ``devices``, where each stretch of it was trained
+    (the history's record; empty for runs trained before it was kept). A checkpoint that cannot be read
+    is reported, not hidden."""
     status = {}
     for name in names:
         path = Path(root) / name / "checkpoint.pt"
         planned = CONFIGS[name].epochs if name in CONFIGS else None
         if not path.exists():
-            status[name] = {"trained": 0, "planned": planned, "path": path, "error": None}
+            status[name] = {"trained": 0, "planned": planned, "path": path, "error": None, "devices": []}
             continue
         try:
             state = read_checkpoint(path)
             status[name] = {"trained": state["epoch"], "planned": state["config"]["epochs"], "path": path,
-                            "error": None}
+                            "error": None, "devices": state["history"].get("devices", [])}
         except CheckpointError as exc:
-            status[name] = {"trained": 0, "planned": planned, "path": path, "error": str(exc)}
+            status[name] = {"trained": 0, "planned": planned, "path": path, "error": str(exc), "devices": []}
     return status

@@ -23,5 +23,8 @@ def test_run_status_reads_trained_epochs_and_reports_missing_and_broken_runs(fak
     (tmp_path / "broken" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     status = run_status(["tiny", "ema", "broken"], tmp_path)
     assert status["tiny"]["trained"] == 1 and status["tiny"]["planned"] == 1
-    assert status["ema"] == {"trained": 0, "planned": 30, "path": tmp_path / "ema" / "checkpoint.pt", "error": None}
+    assert status["ema"] == {"trained": 0, "planned": 30, "path": tmp_path / "ema" / "checkpoint.pt", "error": None,
+                             "devices": []}
+    assert [d["from_epoch"] for d in status["tiny"]["devices"]] == [0]
+    assert status["tiny"]["devices"][0]["device"].startswith("cpu: ")
     assert status["broken"]["trained"] == 0 and status["broken"]["error"]
