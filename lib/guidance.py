@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .epoch_scores import add_scored_set, open_record
 from .runs import load_trained
-from .sampler_sweep import SAMPLERS
+from .sampler_sweep import sampler_step
 from .sampling import sample_images
 
 
@@ -54,7 +54,7 @@ def guidance_sweep(run: str | os.PathLike, out: str | os.PathLike, weights, n: i
     ``step`` is a sampler step ("ddim": eta 0; "ddpm": sigma^2 = beta) or a sampler of the sampler
     sweep (:data:`lib.sampler_sweep.SAMPLERS`, such as "ddpm-posterior"); the record names it."""
     weights = check_weights(weights)
-    step_name, step_options = SAMPLERS.get(step, (step, {}))
+    step_name, step_options = sampler_step(step)
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     loaded = load_trained(run)
@@ -107,7 +107,7 @@ def guided_samples(model: torch.nn.Module, process, digits, weights, n: int = 16
     bad = [d for d in digits if not isinstance(d, int) or not 0 <= d < num_classes]
     if bad:
         raise ValueError(f"digits must lie in 0..{num_classes - 1}, got {bad}")
-    step_name, step_options = SAMPLERS.get(step, (step, {}))
+    step_name, step_options = sampler_step(step)
     return {(d, w): sample_images(model, process, n, torch.Generator().manual_seed(seed),
                                   image_shape=(getattr(model, "channels", 1), image_size, image_size), label=d,
                                   guidance=w, step=step_name, steps=steps, precision="fp32", **step_options)

@@ -24,7 +24,7 @@ from .configs import TrainConfig, get_config
 from .data import load_mnist, to_uint8
 from .metrics import score
 from .runs import load_trained
-from .sampler_sweep import SAMPLERS
+from .sampler_sweep import sampler_step
 from .sampling import sample_images
 from .training import train
 
@@ -80,7 +80,7 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
     if run.config.num_classes is not None:
         raise ValueError("quality() scores unconditional models; this run is class-conditional")
     classifier = classifier or load_classifier()
-    step_name, step_options = SAMPLERS.get(step, (step, {}))
+    step_name, step_options = sampler_step(step)
     t0 = time.perf_counter()
     images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed),
                            image_shape=run.config.image_shape, step=step_name, steps=steps, progress=progress,

@@ -31,6 +31,12 @@ SAMPLERS: dict[str, tuple[str, dict]] = {
 }
 
 
+def sampler_step(name: str | None) -> tuple[str | None, dict]:
+    """(step, step options) of ``name``: a sampler of :data:`SAMPLERS` (such as "ddpm-posterior"), or a
+    plain step name ("ddim", "ddpm", None for the process's own) passed on with no options."""
+    return SAMPLERS.get(name, (name, {}))
+
+
 def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: list[str], steps: list[int],
                    n: int = 1000, seed: int = 0, weights: str = "auto", classifier: LoadedClassifier | None = None,
                    data_root: str | os.PathLike | None = None, progress: bool = True, log=print,
