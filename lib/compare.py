@@ -1,12 +1,21 @@
-"""Comparing trained runs (chapter 3): what each configuration changes, which runs are trained, and
-their histories side by side at matched epochs."""
+"""Comparing trained runs (chapter 3): what each configuration changes, which runs are trained, where
+in the process each model errs (on one noise-level axis for any T and schedule), and the scores of
+``lib.score_epochs`` summarised per epoch beside the real-digit floor at the same n."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from .checkpoints import CheckpointError, read_checkpoint
 from .configs import CONFIGS, OBSERVATION_FIELDS, TrainConfig
+from .diffusion import log_snr
+from .processes import loss_by_timestep
+
+#: The scores a record of :mod:`lib.epoch_scores` holds per scored set.
+SCORE_FIELDS = ("fid", "kid", "is", "precision", "recall")
 
 #: Fields that describe how a run is recorded or named, not what it trains.
 RECORD_FIELDS = ("name", "sample_epochs", "n_grid", "snapshot_epochs", *OBSERVATION_FIELDS)
@@ -39,3 +48,90 @@ def run_status(names, root: str | os.PathLike) -> dict[str, dict]:
         except CheckpointError as exc:
             status[name] = {"trained": 0, "planned": planned, "path": path, "error": str(exc), "devices": []}
     return status
+
+
+def loss_by_noise_level(model: torch.nn.Module, process, x0: torch.Tensor, bins: int = 12, seed: int = 0,
+                        batch_size: int = 500) -> dict:
+    """The squared error of the predicted noise (the loss of Algorithm 1 with MSE, whatever loss the
+    run trained with) in ``bins`` equal ranges of t, each placed at its steps' mean log-SNR
+    (:func:`lib.diffusion.log_snr`), so that runs of different T and schedules share one axis. Every
+    image of ``x0`` is scored once per range, with seeded t and noise (:func:`lib.processes.loss_by_timestep`).
+    Returns {"edges", "log_snr", "mse"}; ranges run from the cleanest steps to the noisiest."""
+    schedule = getattr(process, "schedule", None)
+    if schedule is None:
+        raise ValueError(f"loss_by_noise_level needs a Gaussian diffusion process with a noise schedule, got "
+                         f"{process!r}; for a cold process use lib.processes.loss_by_timestep")
+    edges, mse = loss_by_timestep(model, process, x0, bins=bins, loss="mse", seed=seed, batch_size=batch_size)
+    snr = log_snr(schedule)
+    centres = torch.stack([snr[int(edges[b]):int(edges[b + 1])].mean() for b in range(bins)])
+    return {"edges": edges, "log_snr": centres, "mse": mse}
+
+
+def score_summary(record: dict, weights: str | None = None) -> list[dict]:
+    """One row per scored epoch of a :mod:`lib.epoch_scores` record (of one kind of ``weights`` if
+    given): the number of independent sets, each score's mean over them and its sample standard
+    deviation (``<score>_sd``; 0 for a single set), and the class counts summed over the sets."""
+    if weights is not None and weights not in ("raw", "ema"):
+        raise ValueError(f"weights must be 'raw', 'ema' or None, got {weights!r}")
+    by_epoch: dict[int, list[dict]] = {}
+    for e in record["entries"]:
+        if weights is None or e["weights"] == weights:
+            by_epoch.setdefault(int(e["epoch"]), []).append(e)
+    rows = []
+    for epoch, sets in sorted(by_epoch.items()):
+        row = {"epoch": epoch, "sets": len(sets), "n": sum(int(e["n"]) for e in sets)}
+        for field in SCORE_FIELDS:
+            values = np.array([float(e[field]) for e in sets])
+            row[field] = float(values.mean())
+            row[f"{field}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        row["class_counts"] = [int(c) for c in np.sum([e["class_counts"] for e in sets], axis=0)]
+        rows.append(row)
+    return rows
+
+
+def real_floor(n: int, sets: int = 1, classifier=None, data_root=None) -> list[dict]:
+    """The scores of ``sets`` disjoint sets of ``n`` validation digits (set i with precision/recall's
+    reference seed i, as :func:`lib.epoch_scores.score_epochs` seeds its set i): what a perfect
+    generator scores at that n, and how much it moves from one set to the next."""
+    from .data import load_mnist
+    from .metrics import score
+    from .viz import to_uint8
+
+    if not isinstance(n, int) or n < 2 or not isinstance(sets, int) or sets < 1:
+        raise ValueError(f"n must be an integer >= 2 and sets a positive integer, got n={n!r}, sets={sets!r}")
+    digits = load_mnist("val", root=data_root).images
+    if n * sets > len(digits):
+        raise ValueError(f"{sets} disjoint sets of {n} need {n * sets} validation digits and there are "
+                         f"{len(digits)}; lower n or sets")
+    return [score(to_uint8(digits[i * n:(i + 1) * n]), classifier, data_root=data_root, seed=i) for i in range(sets)]
+
+
+def time_by_device(history: dict) -> list[dict]:
+    """A run's training time split by where it trained: one row per stretch of ``history["devices"]``
+    ({"device", "first_epoch", "epochs", "seconds"}, from the per-epoch ``epoch_seconds``). A history
+    from before devices were recorded gives one stretch on device "unrecorded"."""
+    seconds = list(history.get("epoch_seconds", []))
+    stretches = history.get("devices") or [{"device": "unrecorded", "from_epoch": 0}]
+    epochs = list(history.get("epoch", range(1, len(seconds) + 1)))
+    rows = []
+    for i, d in enumerate(stretches):
+        end = stretches[i + 1]["from_epoch"] if i + 1 < len(stretches) else float("inf")
+        picked = [s for e, s in zip(epochs, seconds) if d["from_epoch"] < e <= end]
+        if picked:
+            rows.append({"device": d["device"], "first_epoch": d["from_epoch"] + 1, "epochs": len(picked),
+                         "seconds": float(sum(picked))})
+    return rows
+
+
+def difference(a: dict, b: dict, field: str = "fid", z: float = 2.0) -> dict:
+    """``a - b`` for one score of two :func:`score_summary` rows (an epoch with independent sets each),
+    with the standard error of the difference from the sets' spread (sd / sqrt(sets) for each) and
+    whether the difference exceeds ``z`` standard errors: "distinguishable at this n". With four sets
+    the spread itself is a rough estimate, so read a difference near the line as undecided."""
+    for name, row in (("a", a), ("b", b)):
+        if row.get("sets", 0) < 2:
+            raise ValueError(f"row {name} (epoch {row.get('epoch')}) has {row.get('sets', 0)} set(s); a spread needs "
+                             "at least two independent sets (lib.score_epochs --final-sets)")
+    diff = a[field] - b[field]
+    se = float(np.sqrt(a[f"{field}_sd"] ** 2 / a["sets"] + b[f"{field}_sd"] ** 2 / b["sets"]))
+    return {"difference": diff, "se": se, "distinguishable": bool(abs(diff) > z * se)}

@@ -10,6 +10,8 @@ Timesteps are integers t = 1..T (t = 0 is clean data); the network sees ``t / T`
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .processes import ForwardProcess, check_steps
@@ -23,6 +25,26 @@ SIGMAS = ("beta", "posterior", "zero")
 def _coef(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Gather per-sample schedule values at integer timesteps ``t`` and shape them to broadcast."""
     return values.to(like.device)[t.to(like.device)].to(like.dtype).view(-1, *([1] * (like.ndim - 1)))
+
+
+def log_snr(schedule: Schedule) -> torch.Tensor:
+    """log(alpha_bar_t / (1 - alpha_bar_t)) for t = 1..T (float64): the signal-to-noise ratio of z_t on a
+    log scale, one axis on which the steps of any T and schedule can be compared (t alone cannot: t = 50
+    of T = 100 is another noise level than t = 50 of T = 1000)."""
+    ab = schedule.alpha_bar[1:].double()
+    return (ab / (1.0 - ab)).log()
+
+
+def prior_kl(schedule: Schedule, x0: torch.Tensor) -> torch.Tensor:
+    """Per image of ``x0`` (in the model's [-1, 1] scale), KL(q(z_T | x0) || N(0, I)) in nats: the DDPM
+    paper's L_T, how far the end of the forward process lies from the N(0, I) that sampling starts from.
+    Per pixel it is (alpha_bar_T x0^2 - alpha_bar_T - log(1 - alpha_bar_T)) / 2, zero only when
+    alpha_bar_T = 0."""
+    ab = float(schedule.alpha_bar[-1])
+    if not 0.0 <= ab < 1.0:
+        raise ValueError(f"alpha_bar_T must lie in [0, 1) for the prior term, got {ab}")
+    x = x0.double().flatten(1)
+    return (0.5 * (ab * x ** 2 - ab - math.log1p(-ab))).sum(1)
 
 
 def q_sample(schedule: Schedule, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

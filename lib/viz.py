@@ -183,6 +183,54 @@ def matched_epochs(histories: dict[str, dict]) -> list[int]:
     return sorted(common)
 
 
+def plot_noise_level_losses(curves: dict[str, dict], ax=None, title: str | None = None):
+    """The squared error of the predicted noise against the noise level, one line per run, from
+    :func:`lib.compare.loss_by_noise_level` (name -> its result). The x axis is log-SNR, decreasing to
+    the right, so that left to right follows the forward process from clean digits to noise."""
+    if not curves:
+        raise ValueError("plot at least one run's loss by noise level")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name, c in curves.items():
+        ax.plot(np.asarray(c["log_snr"]), np.asarray(c["mse"]), "o-", ms=3, lw=1.2, label=name)
+    ax.set(yscale="log", xlabel="log-SNR of $z_t$, $\\log(\\bar\\alpha_t / (1 - \\bar\\alpha_t))$ (noisier to the right)",
+           ylabel="squared error of the predicted noise")
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_score_curves(summaries: dict[str, list[dict]], field: str = "fid", floor: Sequence[dict] | None = None,
+                      ax=None, title: str | None = None):
+    """One score per epoch for several runs (name -> :func:`lib.compare.score_summary` rows), with a bar
+    of one standard deviation where an epoch has several independent sets, and the real-digit floor
+    (:func:`lib.compare.real_floor`: its mean as a line, its range as a band) when given."""
+    if not summaries:
+        raise ValueError("plot at least one run's scores")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name, rows in summaries.items():
+        if any(field not in r for r in rows):
+            raise ValueError(f"the rows of '{name}' have no score '{field}'")
+        ax.errorbar([r["epoch"] for r in rows], [r[field] for r in rows], yerr=[r[f"{field}_sd"] for r in rows],
+                    fmt="o-", ms=3, lw=1.2, capsize=3, label=name)
+    if floor:
+        values = [f[field] for f in floor]
+        ax.axhline(float(np.mean(values)), color="k", lw=0.8, ls="--", label=f"real digits (floor, {len(values)} sets)")
+        ax.axhspan(min(values), max(values), color="k", alpha=0.08)
+    ax.set(yscale="log" if field == "fid" else "linear", xlabel="epoch", ylabel=field.upper()
+           if field in ("fid", "kid", "is") else field)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
 def plot_run_panel(name: str, history: dict, epoch: int, axes=None, loss_range: tuple[float, float] | None = None):
     """One run at one epoch: its sample grid of that epoch (the same starting noise at every epoch and,
     for runs with one seed, in every run) above its validation loss per epoch, marked at ``epoch``

@@ -1,4 +1,6 @@
-"""What a configuration changes, and which runs are trained."""
+"""What a configuration changes, which runs are trained, the loss by noise level and the score summaries."""
+import pytest
+
 from lib.compare import config_changes, run_status
 from lib.configs import CONFIGS, get_config
 from lib.training import train
@@ -28,3 +30,83 @@ def test_run_status_reads_trained_epochs_and_reports_missing_and_broken_runs(fak
     assert [d["from_epoch"] for d in status["tiny"]["devices"]] == [0]
     assert status["tiny"]["devices"][0]["device"].startswith("cpu: ")
     assert status["broken"]["trained"] == 0 and status["broken"]["error"]
+
+
+def test_loss_by_noise_level_of_a_zero_model_is_one_in_every_range():
+    import torch
+
+    from lib.compare import loss_by_noise_level
+    from lib.diffusion import GaussianDiffusion, log_snr
+    from lib.schedules import linear
+
+    class Zero(torch.nn.Module):
+        def forward(self, x, t):
+            return torch.zeros_like(x)
+
+    process = GaussianDiffusion(linear(T=100))
+    x0 = torch.rand(64, 1, 28, 28) * 2 - 1
+    out = loss_by_noise_level(Zero(), process, x0, bins=4, seed=0)
+    # predicting 0 for eps ~ N(0, I): the squared error is E[eps^2] = 1, here over 64 x 784 draws per range
+    assert torch.allclose(out["mse"], torch.ones(4, dtype=torch.float64), atol=0.02)
+    assert out["edges"].tolist() == [0, 25, 50, 75, 100]
+    snr = log_snr(process.schedule)
+    assert out["log_snr"][0].item() == pytest.approx(snr[:25].mean().item())  # steps 1..25
+    assert torch.all(out["log_snr"][1:] < out["log_snr"][:-1])
+    with pytest.raises(ValueError, match="Gaussian diffusion"):
+        loss_by_noise_level(Zero(), object(), x0)
+
+
+def test_score_summary_means_spreads_and_class_counts():
+    from lib.compare import score_summary
+
+    def entry(epoch, s, fid, weights="raw"):
+        return {"epoch": epoch, "weights": weights, "set": s, "seed": s, "n": 10, "fid": fid, "kid": 1.0,
+                "is": 2.0, "precision": 0.5, "recall": 0.25, "class_counts": [s, 10 - s]}
+
+    record = {"entries": [entry(30, 1, 20.0), entry(5, 0, 50.0), entry(30, 0, 10.0), entry(30, 0, 99.0, "ema")]}
+    rows = score_summary(record, "raw")
+    assert [r["epoch"] for r in rows] == [5, 30]
+    assert rows[0]["sets"] == 1 and rows[0]["fid"] == 50.0 and rows[0]["fid_sd"] == 0.0
+    assert rows[1]["sets"] == 2 and rows[1]["n"] == 20 and rows[1]["fid"] == 15.0
+    assert rows[1]["fid_sd"] == pytest.approx(50 ** 0.5)  # sample standard deviation of 10 and 20
+    assert rows[1]["class_counts"] == [1, 19] and rows[1]["kid_sd"] == 0.0
+    assert score_summary(record, "ema")[0]["fid"] == 99.0 and len(score_summary(record)) == 2
+    with pytest.raises(ValueError, match="weights"):
+        score_summary(record, "best")
+
+
+def test_real_floor_scores_disjoint_sets_and_checks_its_size(fake_mnist):
+    from lib.compare import real_floor
+    from lib.data import load_mnist
+
+    n_val = len(load_mnist("val", root=fake_mnist).images)
+    floors = real_floor(8, sets=2, data_root=fake_mnist)
+    assert len(floors) == 2 and all(f["n"] == 8 for f in floors)
+    assert floors[0]["fid"] != floors[1]["fid"]  # different digits
+    with pytest.raises(ValueError, match="validation digits"):
+        real_floor(n_val, sets=2, data_root=fake_mnist)
+
+
+def test_time_by_device_splits_epoch_seconds_at_each_stretch():
+    from lib.compare import time_by_device
+
+    h = {"epoch": [1, 2, 3, 4, 5], "epoch_seconds": [10.0, 10.0, 600.0, 600.0, 12.0],
+         "devices": [{"device": "cuda: X", "from_epoch": 0}, {"device": "cpu: Y", "from_epoch": 2},
+                     {"device": "cuda: X", "from_epoch": 4}]}
+    assert time_by_device(h) == [{"device": "cuda: X", "first_epoch": 1, "epochs": 2, "seconds": 20.0},
+                                 {"device": "cpu: Y", "first_epoch": 3, "epochs": 2, "seconds": 1200.0},
+                                 {"device": "cuda: X", "first_epoch": 5, "epochs": 1, "seconds": 12.0}]
+    old = {"epoch": [1, 2], "epoch_seconds": [5.0, 6.0]}
+    assert time_by_device(old) == [{"device": "unrecorded", "first_epoch": 1, "epochs": 2, "seconds": 11.0}]
+
+
+def test_difference_against_the_standard_error_of_two_means():
+    from lib.compare import difference
+
+    a = {"epoch": 30, "sets": 4, "fid": 20.0, "fid_sd": 2.0}
+    d = difference(a, {**a, "fid": 17.0})
+    assert d["difference"] == 3.0 and d["se"] == pytest.approx(2 ** 0.5)  # sqrt(4/4 + 4/4)
+    assert d["distinguishable"]  # 3 > 2 x 1.414
+    assert not difference(a, {**a, "fid": 18.0})["distinguishable"]  # 2 < 2.83
+    with pytest.raises(ValueError, match="at least two independent sets"):
+        difference(a, {**a, "sets": 1})

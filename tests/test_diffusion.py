@@ -1,3 +1,4 @@
+import math
 import pytest
 import torch
 
@@ -143,3 +144,22 @@ def test_training_loss_values_and_options():
     loss = training_loss(m, GaussianDiffusion(s), x0, torch.Generator().manual_seed(0))
     loss.backward()
     assert m.c.grad is not None and m.c.grad.abs() > 0
+
+
+def test_log_snr_and_prior_kl_against_closed_forms():
+    sched = schedules.linear(T=100)
+    ab = sched.alpha_bar[1:].double()
+    snr = diffusion.log_snr(sched)
+    assert snr.shape == (100,) and torch.all(snr[1:] < snr[:-1])  # noisier at every step
+    assert snr[0].item() == pytest.approx(torch.log(ab[0] / (1 - ab[0])).item())
+    # T = 100 with the default beta range ends far from noise: alpha_bar_T = prod(1 - beta) ~ exp(-sum beta)
+    abar_T = float(sched.alpha_bar[-1])
+    assert abar_T == pytest.approx(0.3636, abs=1e-3)
+    x0 = torch.rand(3, 1, 4, 4) * 2 - 1
+    kl = diffusion.prior_kl(sched, x0)
+    q = torch.distributions.Normal(abar_T ** 0.5 * x0.double(), (1 - abar_T) ** 0.5)
+    ref = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).flatten(1).sum(1)
+    assert torch.allclose(kl, ref, rtol=1e-9)
+    assert torch.allclose(diffusion.prior_kl(sched, torch.zeros(1, 16)),  # x0 = 0: 16 (-a - log(1 - a)) / 2
+                          torch.tensor([8 * (-abar_T - math.log(1 - abar_T))], dtype=torch.float64))
+    assert diffusion.prior_kl(schedules.cosine(T=1000), x0).max() < 1e-6  # the cosine schedule ends at noise

@@ -178,3 +178,22 @@ def test_run_comparison_widget_draws_the_chosen_runs(monkeypatch):
     assert drawn[-2:] == [("a", 10), ("c", 10)]
     epoch.value = 5
     assert drawn[-2:] == [("a", 5), ("c", 5)]
+
+
+def test_noise_level_and_score_curve_plots_draw_what_they_are_given():
+    import matplotlib.pyplot as plt
+    import pytest
+    import torch
+
+    curves = {"a": {"log_snr": torch.tensor([3.0, 0.0, -3.0]), "mse": torch.tensor([0.1, 0.05, 0.01])}}
+    ax = viz.plot_noise_level_losses(curves)
+    assert ax.xaxis_inverted() and len(ax.lines) == 1
+    assert list(ax.lines[0].get_ydata()) == pytest.approx([0.1, 0.05, 0.01])
+    rows = [{"epoch": 5, "fid": 30.0, "fid_sd": 0.0}, {"epoch": 30, "fid": 10.0, "fid_sd": 1.0}]
+    ax = viz.plot_score_curves({"a": rows}, "fid", floor=[{"fid": 0.5}, {"fid": 0.7}])
+    assert ax.get_yscale() == "log" and any(line.get_ydata()[0] == pytest.approx(0.6) for line in ax.lines)
+    with pytest.raises(ValueError, match="no score 'kid'"):
+        viz.plot_score_curves({"a": rows}, "kid")
+    with pytest.raises(ValueError, match="at least one"):
+        viz.plot_noise_level_losses({})
+    plt.close("all")
