@@ -645,8 +645,8 @@ assert final["harder"]["fid"] < final["T100"]["fid"]
 # starting noise in every run and at every epoch (every run shares the seed), above its validation
 # loss per epoch, on one loss scale for all runs (in the rendered book, dotted lines mark the epochs
 # on offer; the widget marks the one chosen). The runs offered are those finished so far, and the
-# `ema` run's averaged weights as a run of their own; the epochs are those at which every run recorded
-# its samples. In JupyterLab the first cell gives menus and a slider that draw the panels live
+# `ema` run's averaged weights as a run of their own. The widget offers every epoch at which every run
+# recorded its samples; the rendered book's switcher offers epochs 10 and 30, to keep the page light. In JupyterLab the first cell gives menus and a slider that draw the panels live
 # (`lib.widgets.run_comparison`); in the rendered book the second gives the same choice with every
 # panel drawn in advance (`lib.viz.run_switcher`).
 
@@ -665,7 +665,7 @@ assert len(histories) >= 2
 widgets.run_comparison(histories)
 
 # %%
-viz.run_switcher(histories)
+viz.run_switcher(histories, epochs=[10, 30])
 
 # %% [markdown]
 # ## Recap (so far)
