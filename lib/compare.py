@@ -89,10 +89,10 @@ def score_summary(record: dict, weights: str | None = None) -> list[dict]:
     return rows
 
 
-def real_floor(n: int, sets: int = 1, classifier=None, data_root=None) -> list[dict]:
-    """The scores of ``sets`` disjoint sets of ``n`` validation digits (set i with precision/recall's
-    reference seed i, as :func:`lib.epoch_scores.score_epochs` seeds its set i): what a perfect
-    generator scores at that n, and how much it moves from one set to the next."""
+def real_floor(n: int, sets: int = 1, classifier=None, data_root=None, first_seed: int = 0) -> list[dict]:
+    """The scores of ``sets`` disjoint sets of ``n`` validation digits (set i: digits i*n to (i+1)*n,
+    precision/recall's reference seed ``first_seed + i``, as :func:`lib.epoch_scores.score_epochs` seeds
+    its set i): what a perfect generator scores at that n, and how much it moves from one set to the next."""
     from .data import load_mnist
     from .metrics import score
     from .viz import to_uint8
@@ -101,9 +101,10 @@ def real_floor(n: int, sets: int = 1, classifier=None, data_root=None) -> list[d
         raise ValueError(f"n must be an integer >= 2 and sets a positive integer, got n={n!r}, sets={sets!r}")
     digits = load_mnist("val", root=data_root).images
     if n * sets > len(digits):
-        raise ValueError(f"{sets} disjoint sets of {n} need {n * sets} validation digits and there are "
-                         f"{len(digits)}; lower n or sets")
-    return [score(to_uint8(digits[i * n:(i + 1) * n]), classifier, data_root=data_root, seed=i) for i in range(sets)]
+        raise ValueError(f"the floor needs {n * sets} validation digits ({sets} disjoint set(s) of {n}) and the "
+                         f"data set has {len(digits)}; lower n" + (" or sets" if sets > 1 else ""))
+    return [score(to_uint8(digits[i * n:(i + 1) * n]), classifier, data_root=data_root, seed=first_seed + i)
+            for i in range(sets)]
 
 
 def time_by_device(history: dict) -> list[dict]:

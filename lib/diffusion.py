@@ -103,17 +103,28 @@ def sigma(schedule: Schedule, t: int, kind: str = "beta", t_prev: int | None = N
 
 def ddpm_step(
     schedule: Schedule, eps_hat: torch.Tensor, t: int, z_t: torch.Tensor, noise: torch.Tensor | None,
-    sigma_kind: str = "beta", t_prev: int | None = None,
+    sigma_kind: str = "beta", t_prev: int | None = None, clip_x0: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of Algorithm 2 from z_t to z_{t_prev} (default t - 1); returns (z_{t_prev}, x0_hat).
 
     z_{t_prev} = (z_t - beta / sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha) + sigma * noise, with the
     step's beta and alpha from :func:`_pair` and no noise added on the last step (t_prev = 0).
+
+    ``clip_x0=True`` takes the mean in its other, equal form, the posterior mean of q(z_{t_prev} | z_t, x0)
+    at x0_hat, sqrt(alpha_bar_prev) beta / (1 - alpha_bar_t) x0_hat + sqrt(alpha) (1 - alpha_bar_prev) /
+    (1 - alpha_bar_t) z_t, with x0_hat clipped to the data range [-1, 1] first, as the DDPM authors' code
+    samples (``clip_denoised``). Unclipped the two forms agree; clipped, an error of eps_hat can no longer
+    be multiplied by 1 / sqrt(alpha), which is large where beta is near 1.
     """
     t_prev = t - 1 if t_prev is None else t_prev
     beta, alpha, abar = _pair(schedule, t, t_prev)
-    mean = (z_t - beta / (1.0 - abar) ** 0.5 * eps_hat) / alpha**0.5
     x0_hat = (z_t - (1.0 - abar) ** 0.5 * eps_hat) / abar**0.5
+    if clip_x0:
+        x0_hat = x0_hat.clamp(-1.0, 1.0)
+        abar_prev = float(schedule.alpha_bar[t_prev])
+        mean = (abar_prev**0.5 * beta * x0_hat + alpha**0.5 * (1.0 - abar_prev) * z_t) / (1.0 - abar)
+    else:
+        mean = (z_t - beta / (1.0 - abar) ** 0.5 * eps_hat) / alpha**0.5
     s = sigma(schedule, t, sigma_kind, t_prev)
     if t_prev > 0 and s > 0:
         if noise is None:
@@ -152,12 +163,14 @@ def _noise(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.randn(like.shape, generator=generator, device=generator.device).to(like.device)
 
 
-def ancestral(process: "GaussianDiffusion", eps_hat, t, t_prev, z_t, generator, sigma_kind: str = "beta"):
-    """Sampler step "ddpm": Algorithm 2, noise drawn from ``generator`` before every step but the last."""
+def ancestral(process: "GaussianDiffusion", eps_hat, t, t_prev, z_t, generator, sigma_kind: str = "beta",
+              clip_x0: bool = False):
+    """Sampler step "ddpm": Algorithm 2, noise drawn from ``generator`` before every step but the last
+    (``clip_x0``: the mean from x0_hat clipped to [-1, 1], see :func:`ddpm_step`)."""
     if sigma_kind not in SIGMAS:
         raise ValueError(f"unknown sigma {sigma_kind!r}; choose one of {SIGMAS}")
     noise = _noise(z_t, generator) if t_prev > 0 else None
-    return ddpm_step(process.schedule, eps_hat, t, z_t, noise, sigma_kind, t_prev)
+    return ddpm_step(process.schedule, eps_hat, t, z_t, noise, sigma_kind, t_prev, clip_x0)
 
 
 def ddim(process: "GaussianDiffusion", eps_hat, t, t_prev, z_t, generator, eta: float = 0.0):

@@ -114,6 +114,9 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
     trained = state["epoch"]
     if max(epochs) > trained:
         raise ValueError(f"'{ckpt}' has trained {trained} epochs, not {max(epochs)}; score epochs up to {trained}")
+    from .sampler_sweep import sampler_step  # (lib.sampler_sweep imports this module)
+
+    step_name, step_options = sampler_step(step)  # a named sampler such as "ddpm-clip", or a plain step
     classifier = classifier or load_classifier()
     protocol = _protocol(n, step, steps, classifier)
     out = Path(out)
@@ -133,7 +136,8 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
         entry = add_scored_set(
             record, out, {"epoch": epoch, "weights": loaded.weights, "set": s, "seed": s, "n": n},
             lambda: sample_images(model, loaded.process, n, torch.Generator().manual_seed(s),
-                                  image_shape=shape, step=step, steps=steps, precision="fp32", device=device),
+                                  image_shape=shape, step=step_name, steps=steps, precision="fp32", device=device,
+                                  **step_options),
             classifier, s, data_root, device=device)
         log(f"{record['run']} epoch {epoch} ({loaded.weights} weights), set {s}: FID {entry['fid']:.2f}, "
             f"{entry['sample_seconds']:.0f} s of sampling -> {out}")

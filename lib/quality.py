@@ -21,7 +21,8 @@ import torch
 from .checkpoints import CHECKPOINT_NAME, read_checkpoint, resolve_checkpoint_path
 from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .configs import TrainConfig, get_config
-from .data import load_mnist, to_uint8
+from .compare import real_floor
+from .data import to_uint8
 from .metrics import score
 from .runs import load_trained
 from .sampler_sweep import sampler_step
@@ -81,17 +82,15 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
         raise ValueError("quality() scores unconditional models; this run is class-conditional")
     classifier = classifier or load_classifier()
     step_name, step_options = sampler_step(step)
+    # the floor first: the first n validation digits, scored with the samples' seed (a data set too
+    # small for it fails here, before minutes of sampling)
+    real = real_floor(n, 1, classifier, data_root=data_root, first_seed=seed)[0]
     t0 = time.perf_counter()
     images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed),
                            image_shape=run.config.image_shape, step=step_name, steps=steps, progress=progress,
                            **step_options)
     sample_s = time.perf_counter() - t0
     fake = score(to_uint8(images), classifier, data_root=data_root, seed=seed)
-    real_digits = load_mnist("val", root=data_root).images
-    if len(real_digits) < n:
-        raise ValueError(f"the floor needs {n} validation digits and the data set has {len(real_digits)}; "
-                         f"lower n")
-    real = score(to_uint8(real_digits[:n]), classifier, data_root=data_root, seed=seed)
     state = read_checkpoint(resolve_checkpoint_path(checkpoint))
     steps_done = state.get("step", len(run.history.get("iter_loss", [])))
     return {

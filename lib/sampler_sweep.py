@@ -31,10 +31,15 @@ SAMPLERS: dict[str, tuple[str, dict]] = {
 }
 
 
+#: Every sampler a command accepts by name: the sweep's, and ancestral sampling with sigma_t^2 = beta_t
+#: whose mean is taken from x0_hat clipped to [-1, 1] (chapter 3's schedules; lib.diffusion.ddpm_step).
+NAMED_SAMPLERS: dict[str, tuple[str, dict]] = {**SAMPLERS, "ddpm-clip": ("ddpm", {"sigma_kind": "beta", "clip_x0": True})}
+
+
 def sampler_step(name: str | None) -> tuple[str | None, dict]:
-    """(step, step options) of ``name``: a sampler of :data:`SAMPLERS` (such as "ddpm-posterior"), or a
-    plain step name ("ddim", "ddpm", None for the process's own) passed on with no options."""
-    return SAMPLERS.get(name, (name, {}))
+    """(step, step options) of ``name``: a sampler of :data:`NAMED_SAMPLERS` (such as "ddpm-posterior" or
+    "ddpm-clip"), or a plain step name ("ddim", "ddpm", None for the process's own) passed on with no options."""
+    return NAMED_SAMPLERS.get(name, (name, {}))
 
 
 def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: list[str], steps: list[int],

@@ -104,6 +104,39 @@ def plot_loss_curves(history: dict, axes=None, label: str = ""):
     return axes
 
 
+def plot_loss_comparison(histories: dict[str, dict], axes=None, scale: dict[str, float] | None = None):
+    """Several runs' losses overlaid, one colour per run: the training loss per iteration as its moving
+    mean over one epoch (left), and the training (solid) and validation (dashed) loss per epoch (right).
+    ``scale`` multiplies a run's losses (e.g. 2 for SmoothL1, which is half the squared error below 1)
+    and is named in its label. Losses of runs that train on other noise levels or another loss are not
+    comparable in level: see :func:`lib.compare.loss_by_noise_level` for that."""
+    if not histories:
+        raise ValueError("plot at least one run's losses")
+    scale = scale or {}
+    unknown = [n for n in scale if n not in histories]
+    if unknown:
+        raise ValueError(f"scale names runs {unknown} that are not among {list(histories)}")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for i, (name, h) in enumerate(histories.items()):
+        missing = [k for k in ("iter_loss", "epoch", "train_loss", "val_loss") if not h.get(k)]
+        if missing:
+            raise ValueError(f"the history of '{name}' has no {missing}")
+        k = float(scale.get(name, 1.0))
+        label = name if k == 1 else f"{name} (x {k:g})"
+        it = k * np.asarray(h["iter_loss"], dtype=float)
+        w = max(1, len(it) // len(h["epoch"]))
+        axes[0].plot(np.arange(w, len(it) + 1), moving_average(it, w), lw=1.2, color=f"C{i}", label=label)
+        axes[1].plot(h["epoch"], k * np.asarray(h["train_loss"]), "-", lw=1.2, color=f"C{i}", label=f"{label}, training")
+        axes[1].plot(h["epoch"], k * np.asarray(h["val_loss"]), "--", lw=1.2, color=f"C{i}", label=f"{label}, validation")
+    axes[0].set(yscale="log", xlabel="iteration", ylabel="training loss (moving mean over one epoch)")
+    axes[1].set(yscale="log", xlabel="epoch", ylabel="loss per epoch")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    return axes
+
+
 def plot_grids_by_epoch(history: dict, nrow: int = 4, size: float = 2.3):
     """The sample grids recorded during training, one panel per recorded epoch (same noise each time),
     each ``size`` inches wide."""

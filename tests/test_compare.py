@@ -83,6 +83,16 @@ def test_real_floor_scores_disjoint_sets_and_checks_its_size(fake_mnist):
     floors = real_floor(8, sets=2, data_root=fake_mnist)
     assert len(floors) == 2 and all(f["n"] == 8 for f in floors)
     assert floors[0]["fid"] != floors[1]["fid"]  # different digits
+    # set i is digits i*n..(i+1)*n with reference seed first_seed + i (lib.quality's floor is set 0)
+    from lib.metrics import score
+    from lib.viz import to_uint8
+
+    digits = load_mnist("val", root=fake_mnist).images
+    again = score(to_uint8(digits[8:16]), data_root=fake_mnist, seed=1)
+    assert floors[1]["fid"] == pytest.approx(again["fid"]) and floors[1]["precision"] == again["precision"]
+    shifted = real_floor(8, sets=1, data_root=fake_mnist, first_seed=3)[0]
+    expected = score(to_uint8(digits[:8]), data_root=fake_mnist, seed=3)
+    assert shifted["recall"] == expected["recall"] and shifted["fid"] == pytest.approx(floors[0]["fid"])
     with pytest.raises(ValueError, match="validation digits"):
         real_floor(n_val, sets=2, data_root=fake_mnist)
 

@@ -75,6 +75,34 @@ def test_ddpm_step_with_known_eps_recovers_x0():
         assert torch.allclose(z_prev, mu, atol=1e-4)
 
 
+def test_clipped_ddpm_step_is_the_posterior_mean_of_the_clipped_x0_and_equals_the_plain_one_inside_the_range():
+    s = schedules.cosine(T=400)  # ends with beta_T = 0.999: 1 / sqrt(alpha_T) = 31.6
+    g = torch.Generator().manual_seed(0)
+    z_t = torch.randn(2, 1, 4, 4, generator=g, dtype=torch.float64)  # x0 = z_t / sqrt(abar_T) - ...: 8,000 x
+    for t, t_prev in ((400, 399), (200, 199), (200, 150), (3, 0)):  # plain, respaced and last steps
+        abar = s.alpha_bar[t].item()
+        x0 = torch.rand(2, 1, 4, 4, generator=g, dtype=torch.float64) * 1.8 - 0.9  # inside [-1, 1]
+        eps_hat = (z_t - abar**0.5 * x0) / (1 - abar) ** 0.5  # the eps that predicts exactly x0
+        plain, x0_plain = ddpm_step(s, eps_hat, t, z_t, None, "zero", t_prev)
+        clipped, x0_clipped = ddpm_step(s, eps_hat, t, z_t, None, "zero", t_prev, clip_x0=True)
+        assert torch.allclose(clipped, plain, atol=1e-4) and torch.allclose(x0_clipped, x0, atol=1e-4)
+    # an eps_hat off by 0.1 at t = T: the plain mean multiplies the error by beta / sqrt(alpha (1 - abar)),
+    # about 31.6; the clipped mean stays within the data range scaled by sqrt(alpha_bar_prev) plus z_t's share
+    t = 400
+    beta, alpha, abar = s.betas[t].item(), s.alphas[t].item(), s.alpha_bar[t].item()
+    abar_prev = s.alpha_bar[t - 1].item()
+    eps_hat = z_t + 0.1
+    plain, _ = ddpm_step(s, eps_hat, t, z_t, None, "zero")
+    clipped, x0_hat = ddpm_step(s, eps_hat, t, z_t, None, "zero", clip_x0=True)
+    assert x0_hat.abs().max() == 1.0  # the unclipped x0_hat is about -0.1 / sqrt(abar) = -800
+    expected = (abar_prev**0.5 * beta * x0_hat + alpha**0.5 * (1 - abar_prev) * z_t) / (1 - abar)
+    assert torch.allclose(clipped, expected)
+    err = (plain - clipped).abs().mean().item()
+    # the two differ by the posterior's x0 coefficient times (x0_hat unclipped + 1), x0_hat = -0.1 / sqrt(abar)
+    assert err == pytest.approx(abar_prev**0.5 * beta / (1 - abar) * (0.1 / abar**0.5 - 1), rel=1e-3)
+    assert err > 30 * 0.1  # the plain step multiplies the error by about 1 / sqrt(alpha_T) = 31.6
+
+
 def test_sigma_choices():
     s = schedules.linear(T=10)
     assert diffusion.sigma(s, 5, "beta") == pytest.approx(s.betas[5].item() ** 0.5)

@@ -197,3 +197,21 @@ def test_noise_level_and_score_curve_plots_draw_what_they_are_given():
     with pytest.raises(ValueError, match="at least one"):
         viz.plot_noise_level_losses({})
     plt.close("all")
+
+
+def test_loss_comparison_overlays_each_run_scaled_and_smoothed_over_one_epoch():
+    import matplotlib.pyplot as plt
+    import pytest
+
+    # two epochs of four iterations: the one-epoch moving mean of 1..8 is 2.5, 3.5, ..., 6.5
+    h = {"iter_loss": [1, 2, 3, 4, 5, 6, 7, 8], "epoch": [1, 2], "train_loss": [2.5, 6.5], "val_loss": [3.0, 5.0]}
+    left, right = viz.plot_loss_comparison({"a": h, "b": h}, scale={"b": 2})
+    assert len(left.lines) == 2 and len(right.lines) == 4
+    assert list(left.lines[0].get_ydata()) == pytest.approx([2.5, 3.5, 4.5, 5.5, 6.5])
+    assert list(left.lines[1].get_ydata()) == pytest.approx([5, 7, 9, 11, 13])  # scaled by 2
+    assert list(right.lines[3].get_ydata()) == pytest.approx([6, 10]) and "(x 2)" in right.lines[3].get_label()
+    with pytest.raises(ValueError, match="not among"):
+        viz.plot_loss_comparison({"a": h}, scale={"c": 2})
+    with pytest.raises(ValueError, match="no \\['iter_loss'\\]"):
+        viz.plot_loss_comparison({"a": {**h, "iter_loss": []}})
+    plt.close("all")

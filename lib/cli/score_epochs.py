@@ -20,7 +20,8 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=500, help="samples per set (default 500)")
     p.add_argument("--final-sets", type=int, default=1, help="independent sets at the last epoch (default 1)")
     p.add_argument("--weights", default="auto", help="comma-separated: auto, raw, ema (default auto: EMA if kept)")
-    p.add_argument("--sampler", help="sampler step (default: the process's own)")
+    p.add_argument("--sampler", help="sampler step (ddpm, ddim) or a named sampler such as ddpm-posterior or "
+                   "ddpm-clip (lib.sampler_sweep.NAMED_SAMPLERS); default: the process's own")
     p.add_argument("--sampler-steps", type=int, help="respaced sampling steps (default: all T)")
     cli.add_record_arguments(p)
     a = p.parse_args(argv)
