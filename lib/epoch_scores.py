@@ -24,7 +24,7 @@ from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .configs import TrainConfig
 from .data import to_uint8
 from .runs import load_trained
-from .sampling import sample_images
+from .sampling import sample_images, sampler_step
 
 FORMAT, VERSION = "diffusion-book-epoch-scores", 1
 SCORES = ("fid", "kid", "kid_std", "is", "precision", "recall")
@@ -114,8 +114,6 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
     trained = state["epoch"]
     if max(epochs) > trained:
         raise ValueError(f"'{ckpt}' has trained {trained} epochs, not {max(epochs)}; score epochs up to {trained}")
-    from .sampler_sweep import sampler_step  # (lib.sampler_sweep imports this module)
-
     step_name, step_options = sampler_step(step)  # a named sampler such as "ddpm-clip", or a plain step
     classifier = classifier or load_classifier()
     protocol = _protocol(n, step, steps, classifier)

@@ -18,29 +18,8 @@ from tqdm.auto import tqdm
 from .classifier import LoadedClassifier, check_scorable, load_classifier
 from .epoch_scores import add_scored_set, open_record
 from .runs import load_trained
-from .sampling import sample_images
-
-#: Sampler name -> (step, step options): ancestral sampling with the three reverse variances of
-#: chapter 1 (sigma_t^2 = beta_t, the posterior variance, 0) and DDIM with eta 0 and 1.
-SAMPLERS: dict[str, tuple[str, dict]] = {
-    "ddpm": ("ddpm", {"sigma_kind": "beta"}),
-    "ddpm-posterior": ("ddpm", {"sigma_kind": "posterior"}),
-    "ddpm-zero": ("ddpm", {"sigma_kind": "zero"}),
-    "ddim-eta0": ("ddim", {"eta": 0.0}),
-    "ddim-eta1": ("ddim", {"eta": 1.0}),
-}
-
-
-#: Every sampler a command accepts by name: the sweep's, and ancestral sampling with sigma_t^2 = beta_t
-#: whose mean is taken from x0_hat clipped to [-1, 1] (chapter 3's schedules; lib.diffusion.ddpm_step).
-NAMED_SAMPLERS: dict[str, tuple[str, dict]] = {**SAMPLERS, "ddpm-clip": ("ddpm", {"sigma_kind": "beta", "clip_x0": True})}
-
-
-def sampler_step(name: str | None) -> tuple[str | None, dict]:
-    """(step, step options) of ``name``: a sampler of :data:`NAMED_SAMPLERS` (such as "ddpm-posterior" or
-    "ddpm-clip"), or a plain step name ("ddim", "ddpm", None for the process's own) passed on with no options."""
-    return NAMED_SAMPLERS.get(name, (name, {}))
-
+from .sampling import NAMED_SAMPLERS, SAMPLERS, sample_images, sampler_step  # noqa: F401 (the named samplers
+# live in lib.sampling, which lib.epoch_scores also needs; they are re-exported here)
 
 def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: list[str], steps: list[int],
                    n: int = 1000, seed: int = 0, weights: str = "auto", classifier: LoadedClassifier | None = None,

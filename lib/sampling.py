@@ -154,3 +154,25 @@ def sample_images(model: torch.nn.Module, process: ForwardProcess, n: int, gener
         lab = label[start:start + m] if isinstance(label, torch.Tensor) and label.ndim == 1 else label
         chunks.append(sample(model, process, (m, *image_shape), generator, label=lab, **kwargs).images)
     return torch.cat(chunks)
+
+
+#: Sampler name -> (step, step options): ancestral sampling with the three reverse variances of
+#: chapter 1 (sigma_t^2 = beta_t, the posterior variance, 0) and DDIM with eta 0 and 1.
+SAMPLERS: dict[str, tuple[str, dict]] = {
+    "ddpm": ("ddpm", {"sigma_kind": "beta"}),
+    "ddpm-posterior": ("ddpm", {"sigma_kind": "posterior"}),
+    "ddpm-zero": ("ddpm", {"sigma_kind": "zero"}),
+    "ddim-eta0": ("ddim", {"eta": 0.0}),
+    "ddim-eta1": ("ddim", {"eta": 1.0}),
+}
+
+
+#: Every sampler a command accepts by name: the sweep's, and ancestral sampling with sigma_t^2 = beta_t
+#: whose mean is taken from x0_hat clipped to [-1, 1] (chapter 3's schedules; lib.diffusion.ddpm_step).
+NAMED_SAMPLERS: dict[str, tuple[str, dict]] = {**SAMPLERS, "ddpm-clip": ("ddpm", {"sigma_kind": "beta", "clip_x0": True})}
+
+
+def sampler_step(name: str | None) -> tuple[str | None, dict]:
+    """(step, step options) of ``name``: a sampler of :data:`NAMED_SAMPLERS` (such as "ddpm-posterior" or
+    "ddpm-clip"), or a plain step name ("ddim", "ddpm", None for the process's own) passed on with no options."""
+    return NAMED_SAMPLERS.get(name, (name, {}))
