@@ -431,13 +431,7 @@ print(f"finished: {list(harder_runs)}")
 
 # %% mystnb={"figure": {"caption": "Samples at epochs 10 and 30 from the same starting noise, the default (the ema run's raw weights) and the runs of the harder comparison. The runs at T = 100, harder and T100, draw blobs and smudges; the learning rate and SELU alone draw digits.", "name": "fig-harder-grids"}} tags=["hide-input"]
 grid_epochs_shown = [10, 30]
-fig, axes = plt.subplots(len(grid_epochs_shown), len(harder_runs), figsize=(2.3 * len(harder_runs), 2.5 * len(grid_epochs_shown)),
-                         squeeze=False)
-for col, (name, run) in enumerate(harder_runs.items()):
-    for row, e in enumerate(grid_epochs_shown):
-        viz.show_grid(run.history["grids"][run.history["grid_epochs"].index(e)], 4, ax=axes[row, col],
-                      title=f"{label_of.get(name, name)}, epoch {e}")
-plt.tight_layout()
+viz.plot_runs_at_epochs({label_of.get(n, n): run.history for n, run in harder_runs.items()}, grid_epochs_shown)
 plt.show()
 
 # %% [markdown]
@@ -675,29 +669,28 @@ SCHEDULES = ["linear-T400", "quadratic-T400", "sigmoid-T400", "cosine-T400"]
 schedule_runs = {name: load_trained(config.shipped_checkpoint(name), weights="raw") for name in SCHEDULES
                  if status[name]["trained"] >= status[name]["planned"]}
 print(f"finished: {list(schedule_runs)}")
+schedule_of = {name: get_config(name).make_process().schedule for name in ["ema", *SCHEDULES]}
 spend = {}
-for name in ["ema", *SCHEDULES]:
-    s = get_config(name).make_process().schedule
+for name, s in schedule_of.items():
     snr = log_snr(s).numpy()
     beta_T = float(s.betas[-1])
     spend[name] = {"run": label_of.get(name, name), "T": s.T, "schedule": s.name,
                    "steps at log-SNR > 5 (almost clean)": float((snr > 5).mean()),
                    "steps at log-SNR -4 to 5": float(((snr >= -4) & (snr <= 5)).mean()),
                    "steps at log-SNR < -4 (almost noise)": float((snr < -4).mean()),
-                   "digit left at T": ends[name]["digit left at T"] if name in ends else float(s.alpha_bar[-1]) ** 0.5,
+                   "digit left at T": ends[name]["digit left at T"],
                    "beta_T": beta_T, "1 / sqrt(alpha_T)": (1 - beta_T) ** -0.5}
 display(Table(list(spend.values()), formats={k: ".0%" for k in list(spend["ema"])[3:6]}
               | {"digit left at T": ".3f", "beta_T": ".3g", "1 / sqrt(alpha_T)": ".2f"},
               caption="How each schedule spends its steps (shares of t = 1..T by the log-SNR of z_t), where it ends, "
                       "and its last step: the first reverse step divides by sqrt(alpha_T)"))
-cosine_last = get_config("cosine-T400").make_process().schedule.betas[-4:].flip(0).tolist()
+cosine_last = schedule_of["cosine-T400"].betas[-4:].flip(0).tolist()
 print("the cosine schedule's last betas, from t = T down: " + ", ".join(f"{b:.3f}" for b in cosine_last))
 assert cosine_last[0] == 0.999 and 0.7 < cosine_last[1] < 0.8 and 0.4 < cosine_last[3] < 0.5
 
 # %% mystnb={"figure": {"caption": "The noise level of z_t (log-SNR) and the step size beta_t against t / T for the four schedules at T = 400 and the default at T = 1000. The linear, quadratic and sigmoid schedules keep the default's beta range, so at T = 400 they stop at log-SNR -4 or above; the cosine schedule falls through every level to -18 and ends with beta_T = 0.999.", "name": "fig-schedules-snr"}} tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for name in ["ema", *SCHEDULES]:
-    s = get_config(name).make_process().schedule
+for name, s in schedule_of.items():
     frac = np.arange(1, s.T + 1) / s.T
     style = dict(color="k", ls="--", lw=1) if name == "ema" else dict(lw=1.5)
     label = "default (linear, T = 1000)" if name == "ema" else name
@@ -740,12 +733,7 @@ for name, r in sched_ratios.items():
           f"median {np.median(r):.2f}")
 
 # %% mystnb={"figure": {"caption": "Samples at epochs 10 and 30 from the same starting noise, the four schedules at T = 400 sampled with Algorithm 2 as written. The cosine run's samples are saturated noise.", "name": "fig-schedules-grids"}} tags=["hide-input"]
-fig, axes = plt.subplots(len(grid_epochs_shown), len(schedule_runs), figsize=(2.3 * len(schedule_runs), 2.5 * len(grid_epochs_shown)),
-                         squeeze=False)
-for col, (name, run) in enumerate(schedule_runs.items()):
-    for row, e in enumerate(grid_epochs_shown):
-        viz.show_grid(run.history["grids"][run.history["grid_epochs"].index(e)], 4, ax=axes[row, col], title=f"{name}, epoch {e}")
-plt.tight_layout()
+viz.plot_runs_at_epochs({n: run.history for n, run in schedule_runs.items()}, grid_epochs_shown)
 plt.show()
 
 # %%
@@ -855,9 +843,7 @@ print(f"not yet scored: {', '.join(unscored) or 'none'}")
 #   with 13% of the digit left.
 
 # %%
-fids = {s: {n: r["fid"] for n, r in finals.items()} for s, finals in by_sampler.items()}
 protocol_finals, clip_finals = by_sampler["Algorithm 2 (the protocol)"], by_sampler["mean from clipped x0_hat"]
-print({s: {n: round(v, 1) for n, v in f.items()} for s, f in fids.items()})
 # cosine diverges with every sampler that takes its mean from eps_hat, and only there
 for sampler in ("ddpm", "ddpm-zero", "ddim-eta0"):
     r = diag[("cosine-T400", sampler)]
@@ -1032,7 +1018,7 @@ assert len(precision_by_set) >= 2 and (ranks[:, 2:] <= 1).all()  # sets 2 and 3 
 # reverse step, and check both with the library's `ddpm_step`.
 
 # %% tags=["hide-cell"]
-from lib.diffusion import ddpm_step
+from lib.diffusion import ddpm_step, predict_x0
 
 g3 = torch.Generator().manual_seed(0)
 z3 = torch.randn(4, 1, 28, 28, generator=g3, dtype=torch.float64)
@@ -1040,13 +1026,12 @@ eps3 = torch.randn(4, 1, 28, 28, generator=g3, dtype=torch.float64)
 delta = 1e-3 * torch.randn(4, 1, 28, 28, generator=g3, dtype=torch.float64)
 rows_ex3 = []
 for name in SCHEDULES:
-    sch = get_config(name).make_process().schedule
+    sch = schedule_of[name]
     T3 = sch.T
     beta, alpha, abar = float(sch.betas[T3]), float(sch.alphas[T3]), float(sch.alpha_bar[T3])
     plain, _ = ddpm_step(sch, eps3, T3, z3, None, "zero")
-    x0_hat = (z3 - (1 - abar) ** 0.5 * eps3) / abar**0.5
-    abar_prev = float(sch.alpha_bar[T3 - 1])
-    mu_tilde = (abar_prev**0.5 * beta * x0_hat + alpha**0.5 * (1 - abar_prev) * z3) / (1 - abar)
+    x0_hat = predict_x0(sch, z3, torch.tensor([T3]), eps3)
+    mu_tilde = float(sch.posterior_mean_coef_x0[T3]) * x0_hat + float(sch.posterior_mean_coef_xt[T3]) * z3
     moved, _ = ddpm_step(sch, eps3 + delta, T3, z3, None, "zero")
     rows_ex3.append({"schedule": name, "beta_T": beta, "factor beta_T / sqrt(alpha_T (1 - alpha_bar_T))":
                      beta / (alpha * (1 - abar)) ** 0.5, "measured |d mu| / |delta|": float((moved - plain).norm() / delta.norm()),

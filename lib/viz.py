@@ -137,6 +137,22 @@ def plot_loss_comparison(histories: dict[str, dict], axes=None, scale: dict[str,
     return axes
 
 
+def plot_runs_at_epochs(histories: dict[str, dict], epochs: Sequence[int], nrow: int = 4, size: float = 2.3):
+    """Several runs' sample grids side by side (one column per run, one row per epoch of ``epochs``), each
+    from the grids the run recorded while training (the same starting noise for every run with one seed)."""
+    missing = [(n, e) for n, h in histories.items() for e in epochs if e not in h.get("grid_epochs", [])]
+    if not histories or missing:
+        raise ValueError(f"no sample grid for (run, epoch) {missing}; use epochs every run recorded"
+                         if missing else "plot at least one run's grids")
+    fig, axes = plt.subplots(len(epochs), len(histories), figsize=(size * len(histories), (size + 0.2) * len(epochs)),
+                             squeeze=False)
+    for col, (name, h) in enumerate(histories.items()):
+        for row, e in enumerate(epochs):
+            show_grid(h["grids"][h["grid_epochs"].index(e)], nrow, ax=axes[row, col], title=f"{name}, epoch {e}")
+    fig.tight_layout()
+    return fig
+
+
 def plot_grids_by_epoch(history: dict, nrow: int = 4, size: float = 2.3):
     """The sample grids recorded during training, one panel per recorded epoch (same noise each time),
     each ``size`` inches wide."""

@@ -215,3 +215,19 @@ def test_loss_comparison_overlays_each_run_scaled_and_smoothed_over_one_epoch():
     with pytest.raises(ValueError, match="no \\['iter_loss'\\]"):
         viz.plot_loss_comparison({"a": {**h, "iter_loss": []}})
     plt.close("all")
+
+
+def test_runs_at_epochs_draws_each_run_in_a_column_and_refuses_a_missing_grid():
+    import matplotlib.pyplot as plt
+    import pytest
+    import torch
+
+    grid = lambda v: torch.full((4, 1, 2, 2), v, dtype=torch.uint8)  # noqa: E731
+    h = {"a": {"grid_epochs": [1, 2], "grids": [grid(10), grid(20)]},
+         "b": {"grid_epochs": [2], "grids": [grid(30)]}}
+    fig = viz.plot_runs_at_epochs(h, [2])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["a, epoch 2", "b, epoch 2"]
+    with pytest.raises(ValueError, match=r"\('b', 1\)"):
+        viz.plot_runs_at_epochs(h, [1, 2])
+    plt.close("all")
