@@ -50,6 +50,20 @@ def run_status(names, root: str | os.PathLike) -> dict[str, dict]:
     return status
 
 
+def _schedule_of(process, what: str):
+    schedule = getattr(process, "schedule", None)
+    if schedule is None:
+        raise ValueError(f"{what} needs a Gaussian diffusion process with a noise schedule, got "
+                         f"{process!r}; for a cold process use lib.processes.loss_by_timestep")
+    return schedule
+
+
+def _level_centres(schedule, edges: torch.Tensor) -> torch.Tensor:
+    """Each range of t (edges[b] < t <= edges[b + 1]) placed at its steps' mean log-SNR (log_snr[i] is t = i + 1)."""
+    snr = log_snr(schedule)
+    return torch.stack([snr[int(edges[b]):int(edges[b + 1])].mean() for b in range(len(edges) - 1)])
+
+
 def loss_by_noise_level(model: torch.nn.Module, process, x0: torch.Tensor, bins: int = 12, seed: int = 0,
                         batch_size: int = 500) -> dict:
     """The squared error of the predicted noise (the loss of Algorithm 1 with MSE, whatever loss the
@@ -57,14 +71,40 @@ def loss_by_noise_level(model: torch.nn.Module, process, x0: torch.Tensor, bins:
     (:func:`lib.diffusion.log_snr`), so that runs of different T and schedules share one axis. Every
     image of ``x0`` is scored once per range, with seeded t and noise (:func:`lib.processes.loss_by_timestep`).
     Returns {"edges", "log_snr", "mse"}; ranges run from the cleanest steps to the noisiest."""
-    schedule = getattr(process, "schedule", None)
-    if schedule is None:
-        raise ValueError(f"loss_by_noise_level needs a Gaussian diffusion process with a noise schedule, got "
-                         f"{process!r}; for a cold process use lib.processes.loss_by_timestep")
+    schedule = _schedule_of(process, "loss_by_noise_level")
     edges, mse = loss_by_timestep(model, process, x0, bins=bins, loss="mse", seed=seed, batch_size=batch_size)
-    snr = log_snr(schedule)
-    centres = torch.stack([snr[int(edges[b]):int(edges[b + 1])].mean() for b in range(bins)])
-    return {"edges": edges, "log_snr": centres, "mse": mse}
+    return {"edges": edges, "log_snr": _level_centres(schedule, edges), "mse": mse}
+
+
+def prediction_means_by_noise_level(model: torch.nn.Module, process, x0: torch.Tensor, bins: int = 12, seed: int = 0,
+                                    batch_size: int = 500) -> dict:
+    """What a network predicts on average at each noise level, on the same pairs as
+    :func:`loss_by_noise_level` (same ``seed``, same t and noise): over every pixel of every image, the
+    mean predicted noise minus the true noise ("eps_bias"), the mean pixel of the clean image the
+    prediction implies (:func:`lib.diffusion.predict_x0`; "x0_hat") beside the true one ("x0"), the
+    share of pixels above mid-grey (0 in [-1, 1]) in each ("ink_hat", "ink"), and the share of pixels
+    whose predicted noise is off by 1 or more ("beyond_1": where SmoothL1 with beta = 1 stops being
+    half the squared error and becomes linear).
+
+    A network trained with MSE estimates the mean of the noise given z_t, so by the tower property
+    its eps_bias is 0 and its x0_hat is x0 at every level, up to its errors; one trained with L1 estimates
+    the median, which for a pixel that is background in most digits that fit z_t is the background."""
+    schedule = _schedule_of(process, "prediction_means_by_noise_level")
+    from .diffusion import predict_x0
+    from .processes import predictions_by_timestep
+
+    fields = ("eps_bias", "x0_hat", "x0", "ink_hat", "ink", "beyond_1")
+    sums = torch.zeros(len(fields), bins, dtype=torch.float64)
+    edges = None
+    for b, edges, x, t, x_t, target, output in predictions_by_timestep(model, process, x0, bins, seed=seed,
+                                                                       batch_size=batch_size):
+        x0_hat = predict_x0(schedule, x_t, t.to(x_t.device), output)
+        error = output - target
+        for row, v in enumerate((error, x0_hat, x, x0_hat > 0, x > 0, error.abs() >= 1)):
+            sums[row, b] += float(v.double().sum())
+    sums /= x0[0].numel() * x0.shape[0]
+    return {"edges": edges, "log_snr": _level_centres(schedule, edges),
+            **dict(zip(fields, sums))}
 
 
 def score_summary(record: dict, weights: str | None = None) -> list[dict]:

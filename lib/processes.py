@@ -117,6 +117,39 @@ def training_loss(
 
 
 @torch.no_grad()
+def _check_bins(bins, process: ForwardProcess) -> None:
+    if not isinstance(bins, int) or not 1 <= bins <= process.T:
+        raise ValueError(f"bins must be an integer in 1..T ({process.T}), got {bins!r}")
+
+
+def predictions_by_timestep(model: torch.nn.Module, process: ForwardProcess, x0: torch.Tensor, bins: int = 20,
+                            precision: str = "fp32", seed: int = 0, batch_size: int = 500, progress: bool = False,
+                            desc: str = "by t"):
+    """The model's outputs on Algorithm 1's training pairs, with t restricted to each of ``bins``
+    equal ranges of 1..T: every image of ``x0`` once per bin, at a t drawn uniformly in the bin (seeded:
+    equal seeds give equal t and noise for every model). Yields ``(b, edges, x0, t, x_t, target,
+    output)`` per batch (``output`` in fp32; the model in eval mode and no gradients meanwhile)."""
+    _check_bins(bins, process)
+    from tqdm.auto import tqdm
+
+    edges = torch.linspace(0, process.T, bins + 1).round().long()
+    g = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for b in tqdm(range(bins), desc=desc, disable=not progress, leave=False):
+                for i in range(0, x0.shape[0], batch_size):
+                    x = x0[i:i + batch_size]
+                    t = torch.randint(int(edges[b]) + 1, int(edges[b + 1]) + 1, (x.shape[0],), generator=g)
+                    x_t, target = process.degrade(x, t.to(x.device), g)
+                    with autocast(precision, x.device):
+                        output = model(x_t, t.float().to(x.device) / process.T)
+                    yield b, edges, x, t, x_t, target, output.float()
+    finally:
+        model.train(was_training)
+
+
 def loss_by_timestep(
     model: torch.nn.Module,
     process: ForwardProcess,
@@ -129,31 +162,14 @@ def loss_by_timestep(
     progress: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Where in the process a model struggles: the loss of Algorithm 1 with t restricted to each of
-    ``bins`` equal ranges of 1..T. Every image of ``x0`` is scored once per bin, at a t drawn
-    uniformly in the bin (seeded: equal seeds give equal t and noise for every model). Returns
-    ``(edges, losses)``: bin b covers edges[b] < t <= edges[b + 1]; losses[b] is its mean loss."""
+    ``bins`` equal ranges of 1..T (:func:`predictions_by_timestep`). Returns ``(edges, losses)``: bin b
+    covers edges[b] < t <= edges[b + 1]; losses[b] is its mean loss."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-    if not 1 <= bins <= process.T:
-        raise ValueError(f"bins must lie in 1..T ({process.T}), got {bins}")
-    from tqdm.auto import tqdm
-
-    edges = torch.linspace(0, process.T, bins + 1).round().long()
-    g = torch.Generator().manual_seed(seed)
-    was_training = model.training
-    model.eval()
+    _check_bins(bins, process)
     losses = torch.zeros(bins, dtype=torch.float64)
-    try:
-        for b in tqdm(range(bins), desc="loss by t", disable=not progress, leave=False):
-            total = 0.0
-            for i in range(0, x0.shape[0], batch_size):
-                x = x0[i:i + batch_size]
-                t = torch.randint(int(edges[b]) + 1, int(edges[b + 1]) + 1, (x.shape[0],), generator=g)
-                x_t, target = process.degrade(x, t.to(x.device), g)
-                with autocast(precision, x.device):
-                    output = model(x_t, t.float().to(x.device) / process.T)
-                total += float(LOSSES[loss](output.float(), target, reduction="sum")) / x[0].numel()
-            losses[b] = total / x0.shape[0]
-    finally:
-        model.train(was_training)
+    edges = None
+    for b, edges, x, _, _, target, output in predictions_by_timestep(model, process, x0, bins, precision, seed,
+                                                                     batch_size, progress, desc="loss by t"):
+        losses[b] += float(LOSSES[loss](output, target, reduction="sum")) / x[0].numel() / x0.shape[0]
     return edges, losses

@@ -83,8 +83,9 @@ def run_comparison(histories: dict, first: str | None = None, second: str | None
     validation-loss curves side by side (:func:`lib.viz.plot_run_panel`), on one loss scale.
     :func:`lib.viz.run_switcher` is its counterpart in the static HTML book."""
     import ipywidgets as widgets
+    from IPython.display import Image, display
 
-    from .viz import _loss_range, matched_epochs, plot_run_panel
+    from .viz import _loss_range, matched_epochs, palette_png, plot_run_panel
 
     names = list(histories)
     epochs = matched_epochs(histories)
@@ -101,7 +102,7 @@ def run_comparison(histories: dict, first: str | None = None, second: str | None
             for col, name in enumerate((left.value, right.value)):
                 plot_run_panel(name, histories[name], epoch.value, axes[:, col], loss_range)
             fig.tight_layout()
-            plt.show()
+            display(Image(palette_png(fig)))  # the rendered book saves this output: keep it light
 
     for w in (left, right, epoch):
         w.observe(redraw, names="value")

@@ -56,6 +56,47 @@ def test_loss_by_noise_level_of_a_zero_model_is_one_in_every_range():
         loss_by_noise_level(Zero(), object(), x0)
 
 
+def test_prediction_means_of_networks_that_know_the_answer():
+    import torch
+
+    from lib.compare import loss_by_noise_level, prediction_means_by_noise_level
+    from lib.diffusion import GaussianDiffusion
+    from lib.schedules import linear
+
+    process = GaussianDiffusion(linear(T=100))
+    s = process.schedule
+
+    class ImpliesX0(torch.nn.Module):
+        """Predicts the noise that makes x0_hat = ``value`` (a constant, or the truth where it is one)."""
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+
+        def forward(self, x, t):
+            step = (t * process.T).round().long()
+            a, b = s.sqrt_alpha_bar[step].view(-1, 1, 1, 1), s.sqrt_one_minus_alpha_bar[step].view(-1, 1, 1, 1)
+            return (x - a * self.value) / b
+
+    constant = torch.full((64, 1, 28, 28), 0.5)  # every digit the same: its noise is known exactly from z_t
+    out = prediction_means_by_noise_level(ImpliesX0(0.5), process, constant, bins=4, seed=0)
+    assert torch.allclose(out["eps_bias"], torch.zeros(4, dtype=torch.float64), atol=1e-4)
+    assert torch.allclose(out["x0_hat"], torch.full((4,), 0.5, dtype=torch.float64), atol=1e-4)
+    assert out["x0"].tolist() == [0.5] * 4 and out["ink"].tolist() == out["ink_hat"].tolist() == [1.0] * 4
+    assert torch.equal(out["log_snr"], loss_by_noise_level(ImpliesX0(0.5), process, constant, bins=4)["log_snr"])
+
+    # digits that are all background (80%) or all ink (20%): the mean pixel is -0.6, the median -1
+    two = torch.cat([torch.full((80, 1, 4, 4), -1.0), torch.ones(20, 1, 4, 4)])
+    mean, median = (prediction_means_by_noise_level(ImpliesX0(v), process, two, bins=4) for v in (-0.6, -1.0))
+    assert torch.allclose(mean["x0_hat"], mean["x0"], atol=1e-4) and mean["x0"][0] == pytest.approx(-0.6)
+    assert torch.allclose(median["x0_hat"], torch.full((4,), -1.0, dtype=torch.float64), atol=1e-4)
+    assert median["ink_hat"].tolist() == [0.0] * 4 and median["ink"].tolist() == [0.2] * 4
+    assert (median["eps_bias"] > 0).all()  # predicting background where there is ink: too much noise
+    # its noise is off by 2 sqrt(abar / (1 - abar)) on the ink pixels, at least 1.48 at this schedule's
+    # lowest log-SNR (-0.6), and exactly right on the background ones
+    assert median["beyond_1"].tolist() == pytest.approx([0.2] * 4)
+    assert out["beyond_1"].tolist() == [0.0] * 4
+
+
 def test_score_summary_means_spreads_and_class_counts():
     from lib.compare import score_summary
 
