@@ -116,7 +116,6 @@ def training_loss(
     return value
 
 
-@torch.no_grad()
 def _check_bins(bins, process: ForwardProcess) -> None:
     if not isinstance(bins, int) or not 1 <= bins <= process.T:
         raise ValueError(f"bins must be an integer in 1..T ({process.T}), got {bins!r}")
@@ -137,15 +136,16 @@ def predictions_by_timestep(model: torch.nn.Module, process: ForwardProcess, x0:
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            for b in tqdm(range(bins), desc=desc, disable=not progress, leave=False):
-                for i in range(0, x0.shape[0], batch_size):
-                    x = x0[i:i + batch_size]
-                    t = torch.randint(int(edges[b]) + 1, int(edges[b + 1]) + 1, (x.shape[0],), generator=g)
-                    x_t, target = process.degrade(x, t.to(x.device), g)
-                    with autocast(precision, x.device):
-                        output = model(x_t, t.float().to(x.device) / process.T)
-                    yield b, edges, x, t, x_t, target, output.float()
+        for b in tqdm(range(bins), desc=desc, disable=not progress, leave=False):
+            for i in range(0, x0.shape[0], batch_size):
+                x = x0[i:i + batch_size]
+                t = torch.randint(int(edges[b]) + 1, int(edges[b + 1]) + 1, (x.shape[0],), generator=g)
+                x_t, target = process.degrade(x, t.to(x.device), g)
+                # no_grad around the call only: a context held across the yield would switch gradients
+                # off in the caller too, until the generator is exhausted or collected
+                with torch.no_grad(), autocast(precision, x.device):
+                    output = model(x_t, t.float().to(x.device) / process.T)
+                yield b, edges, x, t, x_t, target, output.float()
     finally:
         model.train(was_training)
 

@@ -161,3 +161,24 @@ def test_difference_against_the_standard_error_of_two_means():
     assert not difference(a, {**a, "fid": 18.0})["distinguishable"]  # 2 < 2.83
     with pytest.raises(ValueError, match="at least two independent sets"):
         difference(a, {**a, "sets": 1})
+
+
+def test_predictions_by_timestep_leaves_gradients_on_in_the_caller():
+    import torch
+
+    from lib.diffusion import GaussianDiffusion
+    from lib.processes import predictions_by_timestep
+    from lib.schedules import linear
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x, t):
+            return self.conv(x)
+
+    pairs = predictions_by_timestep(Net(), GaussianDiffusion(linear(T=10)), torch.zeros(4, 1, 8, 8), bins=2)
+    *_, output = next(pairs)
+    assert torch.is_grad_enabled() and not output.requires_grad  # the model ran without gradients, the caller has them
+    pairs.close()
