@@ -68,6 +68,7 @@ RUNS = {
     "cosine-T400": "the cosine schedule at T = 400",
     "l1": "L1 loss instead of the squared error",
     "smooth_l1": "SmoothL1 loss instead of the squared error",
+    "seed1": "the ema run again from another seed: how far two trainings of one configuration land apart",
 }
 
 
@@ -83,12 +84,13 @@ for name, purpose in RUNS.items():
     # what every run of the comparison shares with the others is not a difference between them
     changes = {k: v for k, v in changes.items() if k not in ("epochs", "precision")}
     rows.append({"run": name, "what it tests": purpose, "changes against the default": describe(changes) or "none"})
-display(Table(rows, caption="The comparison's runs; every run trains for 30 epochs in fp32 with the default's seed"))
+display(Table(rows, caption="The comparison's runs; every run trains for 30 epochs in fp32 with the default's seed "
+                            "(initial weights, data order and noise), except seed1: the ema run from another seed"))
 
 # one factor at a time: "harder" changes its three things, a schedule run T and the schedule, every
 # other run exactly one thing
 n_changes = {r["run"]: r["changes against the default"].count("->") for r in rows}
-expected = {"harder": 3, "quadratic-T400": 2, "sigmoid-T400": 2, "cosine-T400": 2}
+expected = {"harder": 3, "quadratic-T400": 2, "sigmoid-T400": 2, "cosine-T400": 2, "seed1": 2}  # seed1: ema's EMA, and the seed
 assert all(n == expected.get(name, 1) for name, n in n_changes.items()), n_changes
 
 # %% [markdown]
@@ -416,6 +418,29 @@ pending = [name for name in RUNS if name not in records]
 print(f"not yet scored: {', '.join(pending) if pending else 'none'}")
 
 # %% [markdown]
+# Each run's FID at the epochs scored so far (500 samples each before epoch 30; at epoch 30 the mean of
+# the sets), so that a ranking can be checked at earlier budgets too:
+
+# %%
+SCORED_EPOCHS = [5, 10, 15, 20, 30]
+by_epoch = {label: {r["epoch"]: r for r in rows} for label, rows in summaries.items()}
+display(Table([{"run": label, **{f"epoch {e}": rows[e]["fid"] if e in rows else None for e in SCORED_EPOCHS},
+                "best scored epoch": min(rows, key=lambda e: rows[e]["fid"])}
+               for label, rows in by_epoch.items()],
+              formats={f"epoch {e}": ".1f" for e in SCORED_EPOCHS},
+              caption="FID by epoch (500 samples per epoch; at epoch 30 the mean over the sets; blank: not scored yet)"))
+per_epoch = {label: rows for label, rows in summaries.items() if len(rows) >= 3}
+print(f"runs scored at three or more epochs: {list(per_epoch)}; at epoch 30 only: "
+      f"{[label for label in summaries if label not in per_epoch]}")
+
+# %% mystnb={"figure": {"caption": "FID per epoch of every run scored at three or more epochs (log scale; bars: one standard deviation over the sets at epoch 30), against the floor of real digits at the same n (dashed line, grey band).", "name": "fig-fid-by-epoch"}} tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(9, 4.5))
+viz.plot_score_curves(per_epoch, "fid", floor, ax=ax)
+ax.legend(fontsize=7, ncol=2)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
 # ## Why the "harder" run fails, and which of its changes does it
 #
 # One coursework seed made the task "harder" with three changes at once: $T = 100$ steps, three times
@@ -544,18 +569,18 @@ plt.show()
 #
 # - **$T = 100$ alone is responsible.** The `T100` run, with the default learning rate and GELU, fails
 #   like `harder`, and worse: FIDs hundreds of times the floor, nearly every sample read as the same
-#   digit (an 8, the class the classifier gives these blobs). Three times the learning rate alone, and SELU alone, draw
-#   digits (their effects are the subject of the next section).
+#   digit (an 8, the class the classifier gives these blobs). Three times the learning rate alone, and SELU
+#   alone, draw digits (their effects are the subject of the next section).
 # - **The network is not the problem.** Where the runs at $T = 100$ are trained, from log-SNR 9 down to
 #   about $-0.6$, they predict the noise about as well as the default does at the same noise level (the
 #   ratios printed under the figure). They are never trained on anything noisier.
 # - **The start is the problem.** Their forward process stops with 60% of the digit left in $z_{100}$,
 #   and sampling hands the network pure noise at step 100, an input it has never seen. Started where
 #   its forward process really ends, from $q(z_T \mid x_0)$, the same `harder` weights score a FID a
-#   few units above the held-out digits' own at that $n$, instead of hundreds. Those samples are not new digits, though: they are the
-#   held-out digits given back (the mean pixel difference printed above), because 60% of each start
-#   *is* that digit. A generator at $T = 100$ needs a schedule that reaches noise in 100 steps
-#   (exercise 1).
+#   few units above the held-out digits' own at that $n$, instead of hundreds. Those samples are not new
+#   digits, though: they are the held-out digits given back (the mean pixel difference printed above),
+#   because 60% of each start *is* that digit. A generator at $T = 100$ needs a schedule that reaches noise
+#   in 100 steps (exercise 1).
 #
 # Few steps were never the issue in themselves: {doc}`05_beyond` samples the default's network, trained
 # at $T = 1000$, in 100 or even 50 respaced steps about as well as in 1,000.
@@ -585,18 +610,11 @@ assert from_data_fid - start_scores["the held-out digits themselves"]["fid"] < 5
 # the sets' spread (`lib.compare.difference`; "yes" where the difference exceeds two standard errors).
 
 # %%
-from lib.compare import difference
+from lib.compare import difference, difference_columns
 
 alone = [label for label in ("lr6e-4", "selu") if label in final]
-rows_alone = []
-for label in ["default", *alone]:
-    r = final[label]
-    row = {"run": label, "sets": r["sets"], "FID": r["fid"], "recall": r["recall"],
-           "FID - default": None, "standard error": None, "beyond 2 SE": None}
-    if label != "default":
-        d = difference(r, final["default"])
-        row |= {"FID - default": d["difference"], "standard error": d["se"], "beyond 2 SE": "yes" if d["distinguishable"] else "no"}
-    rows_alone.append(row)
+rows_alone = [{"run": label, "sets": final[label]["sets"], "FID": final[label]["fid"], "recall": final[label]["recall"],
+               **difference_columns(final[label], final["default"], "default")} for label in ["default", *alone]]
 display(Table(rows_alone, formats={"FID": ".1f", "recall": ".2f", "FID - default": "+.1f",
                                    "standard error": ".1f"},
               caption="One change at a time against the default, at epoch 30 (means over the sets)"))
@@ -790,13 +808,8 @@ sched_rows = []
 for sampler_name, finals in by_sampler.items():
     for name, r in finals.items():
         assert r["epoch"] == 30, (name, r["epoch"])
-        row = {"run": name, "sampler": sampler_name, "sets": r["sets"], "FID": r["fid"], "FID sd": r["fid_sd"],
-               "IS": r["is"], "recall": r["recall"], "FID - linear": None, "standard error": None, "beyond 2 SE": None}
-        if name != "linear-T400" and "linear-T400" in finals:
-            d = difference(r, finals["linear-T400"])
-            row |= {"FID - linear": d["difference"], "standard error": d["se"],
-                    "beyond 2 SE": "yes" if d["distinguishable"] else "no"}
-        sched_rows.append(row)
+        sched_rows.append({"run": name, "sampler": sampler_name, "sets": r["sets"], "FID": r["fid"], "FID sd": r["fid_sd"],
+                           "IS": r["is"], "recall": r["recall"], **difference_columns(r, finals.get("linear-T400"), "linear")})
 display(Table(sched_rows, formats={"FID": ".1f", "FID sd": ".1f", "IS": ".2f", "recall": ".2f", "FID - linear": "+.1f",
                                    "standard error": ".1f"},
               caption="The schedules at epoch 30, by sampler (means over each run's sets of 500 samples; the "
@@ -913,10 +926,12 @@ print(f"finished: {list(loss_runs)}")
 
 # %% [markdown]
 # Their losses are different quantities: the figure doubles SmoothL1's, which makes it the squared
-# error wherever the error is below 1, and L1's mean absolute error can be compared in shape only.
+# error wherever the error is below 1, and draws L1's mean absolute error against its own axis on the
+# right, where only its shape compares.
 
-# %% mystnb={"figure": {"caption": "Training loss per iteration (moving mean over one epoch) and training and validation loss per epoch of the default and the runs trained with L1 and SmoothL1 (doubled). L1's loss is a mean absolute error, another quantity: only its shape compares.", "name": "fig-loss-loss"}} tags=["hide-input"]
-viz.plot_loss_comparison({n: r.history for n, r in loss_runs.items()}, scale={n: 2 for n in loss_runs if n == "smooth_l1"})
+# %% mystnb={"figure": {"caption": "Training loss per iteration (moving mean over one epoch) and training and validation loss per epoch of the default and the run trained with SmoothL1 (doubled), against the left axis, and of the run trained with L1 (a mean absolute error, another quantity) against the right axis.", "name": "fig-loss-loss"}} tags=["hide-input"]
+viz.plot_loss_comparison({n: r.history for n, r in loss_runs.items()}, scale={n: 2 for n in loss_runs if n == "smooth_l1"},
+                         own_axis=[n for n in loss_runs if n == "l1"])
 plt.tight_layout()
 plt.show()
 
@@ -998,7 +1013,7 @@ plt.show()
 
 # %%
 def grid_at(history: dict, epoch: int) -> np.ndarray:
-    return history["grids"][history["grid_epochs"].index(epoch)].numpy().astype(float) / 255
+    return viz.grid_at(history, epoch).numpy().astype(float) / 255
 
 
 same_noise = {**{n: r.history for n, r in loss_runs.items()},
@@ -1014,16 +1029,10 @@ display(Table(grid_rows, formats={k: ".3f" for k in grid_rows[0] if k.startswith
 
 # %%
 loss_finals = {n: summaries[n][-1] for n in loss_runs if n in summaries and summaries[n][-1]["epoch"] == 30}
-loss_rows = []
-for label, r in loss_finals.items():
-    row = {"run": label, "sets": r["sets"], "FID": r["fid"], "FID sd": r["fid_sd"], "IS": r["is"],
-           "precision": r["precision"], "recall": r["recall"],
-           "share read as the most common digit": max(r["class_counts"]) / sum(r["class_counts"]),
-           "FID - default": None, "standard error": None, "beyond 2 SE": None}
-    if label != "default":
-        d = difference(r, loss_finals["default"])
-        row |= {"FID - default": d["difference"], "standard error": d["se"], "beyond 2 SE": "yes" if d["distinguishable"] else "no"}
-    loss_rows.append(row)
+loss_rows = [{"run": label, "sets": r["sets"], "FID": r["fid"], "FID sd": r["fid_sd"], "IS": r["is"],
+              "precision": r["precision"], "recall": r["recall"],
+              "share read as the most common digit": max(r["class_counts"]) / sum(r["class_counts"]),
+              **difference_columns(r, loss_finals["default"], "default")} for label, r in loss_finals.items()]
 display(Table(loss_rows, formats={"FID": ".1f", "FID sd": ".1f", "IS": ".2f", "precision": ".2f", "recall": ".2f",
                                   "share read as the most common digit": ".0%", "FID - default": "+.1f",
                                   "standard error": ".1f"},
@@ -1039,21 +1048,23 @@ print(f"not yet scored: {', '.join(n for n in loss_runs if n not in loss_finals)
 #   has such errors only on the cleanest levels (a few per cent of the pixels) and none from log-SNR
 #   $-2$ on. From the same noise, its samples are nearly the default's, closer than those of any
 #   other run at $T = 1000$ (the pixel differences above), at epoch 10 as at epoch 30: from the same
-#   seed and data order, the two trainings stayed close. Doubled, its loss lies a little
-#   below the default's because beyond an error of 1 it grows linearly rather than quadratically. Its
-#   bias, which should match the default's, falls about 0.012 to 0.016 below it from log-SNR $-3$ on
-#   (the right panel), where no error of the default reaches 1 and the two losses differ only by the
-#   factor $\frac12$: that is how far two trainings of practically the same objective land apart in
-#   this measure. Its samples have a little more ink than the default's, the direction of that drift.
-#   Scored, it has a lower FID than the default, by about 3.6 with a standard error of 0.4 (two sets
-#   of 500 against three; the table above), and a slightly higher recall. That is beyond two standard
-#   errors, but the standard error covers only the sampling: each configuration was trained once, and
-#   nothing here measures how far two trainings of one configuration land apart (the default trained
-#   on this machine's CPU, `smooth_l1` mostly on a GPU, whose arithmetic differs slightly, so two
-#   trainings drift apart). With equal errors at every noise level and
-#   nearly the same samples, and one training per configuration, the chapter cannot attribute the FID difference to the loss. The linear
-#   schedule at $T = 400$ beats the default in the same unexplained way; a second training of the
-#   default from another seed would measure that spread.
+#   seed and data order, the two trainings stayed close. Doubled, its validation loss lies about 6%
+#   below the default's (the loss figure), and nearly all of that is the difference of the losses,
+#   not a better network: beyond an error of 1, SmoothL1 grows linearly rather than quadratically, and
+#   on the default's own errors the squared error exceeds twice SmoothL1 by about 5% of it (printed
+#   below), all of it from the few errors of 1 or more on the cleanest levels. Its bias, which should
+#   match the default's, falls about 0.012 to 0.016 below it from log-SNR $-3$ on (the right panel),
+#   where no error of the default reaches 1 and the two losses differ only by the factor $\frac12$:
+#   that is how far two trainings of practically the same objective land apart in this measure. Its samples
+#   have a little more ink than the default's, the direction of that drift. Scored, it has a lower FID than
+#   the default, by about 3.6 with a standard error of 0.4 (two sets of 500 against three; the table above),
+#   and a slightly higher recall. That is beyond two standard errors, but the standard error covers only the
+#   sampling: each configuration was trained once, and nothing here measures how far two trainings of one
+#   configuration land apart (the default trained on this machine's CPU, `smooth_l1` mostly on a GPU, whose
+#   arithmetic differs slightly, so two trainings drift apart). With equal errors at every noise level and
+#   nearly the same samples, and one training per configuration, the chapter cannot attribute the FID
+#   difference to the loss. The linear schedule at $T = 400$ beats the default in the same unexplained way;
+#   a second training of the default from another seed would measure that spread.
 # - **L1 fails, in the direction the median predicts.** Its predicted noise is too large on average at
 #   every level from clean digits to log-SNR $-4$ (the right panel): it predicts more noise, so less
 #   digit. Its bias exceeds the default's by about 0.04 on the cleanest level, well beyond the drift
@@ -1072,6 +1083,13 @@ print(f"not yet scored: {', '.join(n for n in loss_runs if n not in loss_finals)
 #   training per configuration the chapter cannot separate the two.
 
 # %%
+gap_share = float(loss_means["default"]["mse_minus_2smooth"].mean() / loss_levels["default"]["mse"].mean())
+val_ratio = float(np.mean(2 * np.array(loss_runs["smooth_l1"].history["val_loss"][-5:])
+                          / np.array(loss_runs["default"].history["val_loss"][-5:])))
+print(f"default's errors: squared error minus twice SmoothL1 = {gap_share:.1%} of the squared error (all t); "
+      f"smooth_l1's doubled validation loss / the default's, last five epochs: {val_ratio:.3f}")
+assert 0.04 < gap_share < 0.07 and 0.92 < val_ratio < 0.96 and abs((1 - val_ratio) - gap_share) < 0.015
+assert (loss_means["default"]["mse_minus_2smooth"].numpy()[snr_axis < -1.5] == 0).all()  # only the cleanest levels
 levels_to_minus4 = snr_axis > -4.5  # from clean digits to log-SNR -4
 assert 0.95 < loss_ratios["smooth_l1"].min() and loss_ratios["smooth_l1"].max() < 1.05
 drift = (bias["smooth_l1"] - bias["default"])[snr_axis < -2.5]  # from log-SNR -3 on, where the losses differ by 1/2
@@ -1161,8 +1179,9 @@ viz.run_switcher(histories, epochs=[10, 30])
 #   equal noise level. The cosine schedule's last $\beta_t = 0.999$ makes Algorithm 2 as written (and
 #   $\sigma_t = 0$, and DDIM) multiply the noise prediction's error by 32 in the first reverse step, and
 #   its samples diverge; with the mean taken from the clipped $\hat x_0$ it scores within about one FID
-#   of the linear schedule, too close to call with two sets of 500. The quadratic and sigmoid schedules score worse than the linear one: the quadratic
-#   ends with a quarter of the digit left; the sigmoid's gap is not explained here.
+#   of the linear schedule, too close to call with two sets of 500. The quadratic and sigmoid schedules
+#   score worse than the linear one: the quadratic ends with a quarter of the digit left; the sigmoid's gap
+#   is not explained here.
 # - The loss decides what the network estimates: the squared error the mean of the noise given $z_t$,
 #   which is what sampling needs, L1 the median. L1's network predicts too much noise and too little
 #   ink, and its samples are thin fragments. SmoothL1 ($\beta = 1$) is half the squared error wherever

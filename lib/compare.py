@@ -84,7 +84,9 @@ def prediction_means_by_noise_level(model: torch.nn.Module, process, x0: torch.T
     prediction implies (:func:`lib.diffusion.predict_x0`; "x0_hat") beside the true one ("x0"), the
     share of pixels above mid-grey (0 in [-1, 1]) in each ("ink_hat", "ink"), and the share of pixels
     whose predicted noise is off by 1 or more ("beyond_1": where SmoothL1 with beta = 1 stops being
-    half the squared error and becomes linear).
+    half the squared error and becomes linear), and by how much the squared error exceeds twice SmoothL1
+    there ("mse_minus_2smooth", the mean of (|r| - 1)^2 over pixels with |r| >= 1, 0 elsewhere, per pixel
+    of all: the gap between the squared error and a doubled SmoothL1 loss).
 
     A network trained with MSE estimates the mean of the noise given z_t, so by the tower property
     its eps_bias is 0 and its x0_hat is x0 at every level, up to its errors; one trained with L1 estimates
@@ -93,14 +95,15 @@ def prediction_means_by_noise_level(model: torch.nn.Module, process, x0: torch.T
     from .diffusion import predict_x0
     from .processes import predictions_by_timestep
 
-    fields = ("eps_bias", "x0_hat", "x0", "ink_hat", "ink", "beyond_1")
+    fields = ("eps_bias", "x0_hat", "x0", "ink_hat", "ink", "beyond_1", "mse_minus_2smooth")
     sums = torch.zeros(len(fields), bins, dtype=torch.float64)
     edges = None
     for b, edges, x, t, x_t, target, output in predictions_by_timestep(model, process, x0, bins, seed=seed,
                                                                        batch_size=batch_size):
         x0_hat = predict_x0(schedule, x_t, t.to(x_t.device), output)
         error = output - target
-        for row, v in enumerate((error, x0_hat, x, x0_hat > 0, x > 0, error.abs() >= 1)):
+        excess = (error.abs() - 1).clamp(min=0) ** 2  # r^2 - 2 SmoothL1(r) with beta = 1
+        for row, v in enumerate((error, x0_hat, x, x0_hat > 0, x > 0, error.abs() >= 1, excess)):
             sums[row, b] += float(v.double().sum())
     sums /= x0[0].numel() * x0.shape[0]
     return {"edges": edges, "log_snr": _level_centres(schedule, edges),
@@ -176,3 +179,14 @@ def difference(a: dict, b: dict, field: str = "fid", z: float = 2.0) -> dict:
     diff = a[field] - b[field]
     se = float(np.sqrt(a[f"{field}_sd"] ** 2 / a["sets"] + b[f"{field}_sd"] ** 2 / b["sets"]))
     return {"difference": diff, "se": se, "distinguishable": bool(abs(diff) > z * se)}
+
+
+def difference_columns(row: dict, reference: dict | None, label: str, field: str = "fid", z: float = 2.0) -> dict:
+    """A results table's three columns comparing ``row`` with ``reference`` (two :func:`score_summary`
+    rows): "<FIELD> - <label>", its "standard error" and "beyond 2 SE" ("yes"/"no", from
+    :func:`difference`); all None where there is no reference or ``row`` is the reference itself."""
+    name = f"{field.upper()} - {label}"
+    if reference is None or row is reference:
+        return {name: None, "standard error": None, f"beyond {z:g} SE": None}
+    d = difference(row, reference, field, z)
+    return {name: d["difference"], "standard error": d["se"], f"beyond {z:g} SE": "yes" if d["distinguishable"] else "no"}

@@ -279,6 +279,9 @@ CONFIGS: dict[str, TrainConfig] = {
     "cosine-T400": _comparison("cosine-T400", T=400, schedule="cosine"),
     "l1": _comparison("l1", loss="l1"),
     "smooth_l1": _comparison("smooth_l1", loss="smooth_l1"),
+    # the ema run again from another seed (other initial weights, data order and noise): how far two
+    # trainings of one configuration land apart, the yardstick for the differences between runs
+    "seed1": _comparison("seed1", ema_decay=0.999, seed=1),
     # chapter 4: cold diffusion. "blur-paper" is the paper's MNIST degradation (T = 20, 11 x 11, std 7,
     # circular padding, 32 pixels) for Table 1; the others run at MNIST's 28 pixels for generation.
     "blur-paper": _cold("blur-paper", "blur", 20, image_size=32,

@@ -104,37 +104,58 @@ def plot_loss_curves(history: dict, axes=None, label: str = ""):
     return axes
 
 
-def plot_loss_comparison(histories: dict[str, dict], axes=None, scale: dict[str, float] | None = None):
+def plot_loss_comparison(histories: dict[str, dict], axes=None, scale: dict[str, float] | None = None,
+                         own_axis: Sequence[str] = ()):
     """Several runs' losses overlaid, one colour per run: the training loss per iteration as its moving
     mean over one epoch (left), and the training (solid) and validation (dashed) loss per epoch (right).
     ``scale`` multiplies a run's losses (e.g. 2 for SmoothL1, which is half the squared error below 1)
-    and is named in its label. Losses of runs that train on other noise levels or another loss are not
+    and is named in its label. Runs in ``own_axis`` are drawn against a second y axis on the right of
+    each panel: for a loss in other units (L1's mean absolute error beside squared errors), whose shape
+    compares but not its level. Losses of runs that train on other noise levels or another loss are not
     comparable in level: see :func:`lib.compare.loss_by_noise_level` for that."""
     if not histories:
         raise ValueError("plot at least one run's losses")
     scale = scale or {}
-    unknown = [n for n in scale if n not in histories]
+    unknown = [n for n in [*scale, *own_axis] if n not in histories]
     if unknown:
-        raise ValueError(f"scale names runs {unknown} that are not among {list(histories)}")
+        raise ValueError(f"scale or own_axis names runs {unknown} that are not among {list(histories)}")
+    if own_axis and len(own_axis) == len(histories):
+        raise ValueError("own_axis must leave at least one run on the main axis")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    twins = [ax.twinx() for ax in axes] if own_axis else None
     for i, (name, h) in enumerate(histories.items()):
         missing = [k for k in ("iter_loss", "epoch", "train_loss", "val_loss") if not h.get(k)]
         if missing:
             raise ValueError(f"the history of '{name}' has no {missing}")
         k = float(scale.get(name, 1.0))
         label = name if k == 1 else f"{name} (x {k:g})"
+        where = twins if name in own_axis else axes
+        if name in own_axis:
+            label += ", right axis"
         it = k * np.asarray(h["iter_loss"], dtype=float)
         w = max(1, len(it) // len(h["epoch"]))
-        axes[0].plot(np.arange(w, len(it) + 1), moving_average(it, w), lw=1.2, color=f"C{i}", label=label)
-        axes[1].plot(h["epoch"], k * np.asarray(h["train_loss"]), "-", lw=1.2, color=f"C{i}", label=f"{label}, training")
-        axes[1].plot(h["epoch"], k * np.asarray(h["val_loss"]), "--", lw=1.2, color=f"C{i}", label=f"{label}, validation")
+        where[0].plot(np.arange(w, len(it) + 1), moving_average(it, w), lw=1.2, color=f"C{i}", label=label)
+        where[1].plot(h["epoch"], k * np.asarray(h["train_loss"]), "-", lw=1.2, color=f"C{i}", label=f"{label}, training")
+        where[1].plot(h["epoch"], k * np.asarray(h["val_loss"]), "--", lw=1.2, color=f"C{i}", label=f"{label}, validation")
     axes[0].set(yscale="log", xlabel="iteration", ylabel="training loss (moving mean over one epoch)")
     axes[1].set(yscale="log", xlabel="epoch", ylabel="loss per epoch")
-    for ax in axes:
+    for j, ax in enumerate(axes):
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        handles, labels = ax.get_legend_handles_labels()
+        if twins:
+            twins[j].set(yscale="log", ylabel=f"loss of {', '.join(own_axis)}")
+            more = twins[j].get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        ax.legend(handles, labels, fontsize=7)
     return axes
+
+
+def grid_at(history: dict, epoch: int, name: str = "run") -> torch.Tensor:
+    """The sample grid ``history`` recorded at ``epoch`` (uint8 images from the run's fixed noise)."""
+    if epoch not in history.get("grid_epochs", []):
+        raise ValueError(f"{name} has no sample grid at epoch {epoch}; it recorded grids at {history.get('grid_epochs', [])}")
+    return history["grids"][history["grid_epochs"].index(epoch)]
 
 
 def plot_runs_at_epochs(histories: dict[str, dict], epochs: Sequence[int], nrow: int = 4, size: float = 2.3):
@@ -148,7 +169,7 @@ def plot_runs_at_epochs(histories: dict[str, dict], epochs: Sequence[int], nrow:
                              squeeze=False)
     for col, (name, h) in enumerate(histories.items()):
         for row, e in enumerate(epochs):
-            show_grid(h["grids"][h["grid_epochs"].index(e)], nrow, ax=axes[row, col], title=f"{name}, epoch {e}")
+            show_grid(grid_at(h, e, name), nrow, ax=axes[row, col], title=f"{name}, epoch {e}")
     fig.tight_layout()
     return fig
 
@@ -285,11 +306,9 @@ def plot_run_panel(name: str, history: dict, epoch: int, axes=None, loss_range: 
     for runs with one seed, in every run) above its validation loss per epoch, marked at ``epoch``
     (with the EMA weights' loss when the run kept them). ``loss_range`` fixes the loss axis, so that
     panels of several runs compare at a glance."""
-    if epoch not in history.get("grid_epochs", []):
-        raise ValueError(f"run '{name}' has no sample grid at epoch {epoch}; it has {history.get('grid_epochs')}")
+    grid = grid_at(history, epoch, f"run '{name}'")
     if axes is None:
         _, axes = plt.subplots(2, 1, figsize=(3.4, 5.2), gridspec_kw={"height_ratios": [1.15, 1]})
-    grid = history["grids"][history["grid_epochs"].index(epoch)]
     show_grid(grid, nrow=int(np.ceil(np.sqrt(len(grid)))), ax=axes[0], title=f"{name}, epoch {epoch}")
     ax = axes[1]
     ax.plot(history["epoch"], history["val_loss"], "-", color="C0", lw=1.2, label="validation loss")
@@ -446,10 +465,8 @@ def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None
     loss_range = _loss_range(histories)
     images = {}
     for n in names:
-        grids = histories[n]["grids"]
         for e in epochs:
-            grid = grids[histories[n]["grid_epochs"].index(e)]
-            images[f"{n}|{e}"] = _grid_data_uri(grid)  # tile's default: a square grid
+            images[f"{n}|{e}"] = _grid_data_uri(grid_at(histories[n], e, n))  # tile's default: a square grid
         images[n] = _png_data_uri(_run_curve(n, histories[n], epochs, loss_range))
     menus = {"epoch": ("epoch", epochs, epochs[-1]), "left": ("left run", names, first),
              "right": ("right run", names, second)}

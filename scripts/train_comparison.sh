@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(ema harder T100 lr6e-4 selu linear-T400 cosine-T400 quadratic-T400 sigmoid-T400 l1 smooth_l1 wide)
+[ ${#runs[@]} -gt 0 ] || runs=(ema harder T100 lr6e-4 selu linear-T400 cosine-T400 quadratic-T400 sigmoid-T400 l1 smooth_l1 wide seed1)
 for name in "${runs[@]}"; do
   out="${CHECKPOINT_ROOT:-checkpoints}/$name"
   resume=()

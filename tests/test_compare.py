@@ -11,6 +11,7 @@ def test_config_changes_name_exactly_the_factors_of_each_comparison_run():
     assert set(config_changes(CONFIGS["harder"])) == {"T", "lr", "activation", "precision"}
     assert config_changes(CONFIGS["ema"]) == {"ema_decay": (None, 0.999), "precision": ("auto", "fp32")}
     assert config_changes(CONFIGS["default"]) == {}
+    assert config_changes(CONFIGS["seed1"]) == {"ema_decay": (None, 0.999), "seed": (0, 1), "precision": ("auto", "fp32")}
     base = CONFIGS["ema"]
     assert set(config_changes(CONFIGS["wide"], base)) == {"hidden", "ema_decay"}
 
@@ -83,6 +84,24 @@ def test_prediction_means_of_networks_that_know_the_answer():
     assert torch.allclose(out["x0_hat"], torch.full((4,), 0.5, dtype=torch.float64), atol=1e-4)
     assert out["x0"].tolist() == [0.5] * 4 and out["ink"].tolist() == out["ink_hat"].tolist() == [1.0] * 4
     assert torch.equal(out["log_snr"], loss_by_noise_level(ImpliesX0(0.5), process, constant, bins=4)["log_snr"])
+    assert out["mse_minus_2smooth"].tolist() == [0.0] * 4
+
+    class OffBy(torch.nn.Module):
+        """The exact noise of the constant digits plus ``r`` on every pixel."""
+        def __init__(self, r):
+            super().__init__()
+            self.exact, self.r = ImpliesX0(0.5), r
+
+        def forward(self, x, t):
+            return self.exact(x, t) + self.r
+
+    off = prediction_means_by_noise_level(OffBy(1.5), process, constant, bins=4, seed=0)
+    # r^2 - 2 SmoothL1(r) = 2.25 - 2 (1.5 - 0.5) = 0.25 = (|r| - 1)^2; below 1 the two agree exactly
+    assert off["mse_minus_2smooth"].tolist() == pytest.approx([0.25] * 4, abs=1e-4)
+    assert off["eps_bias"].tolist() == pytest.approx([1.5] * 4, abs=1e-4) and off["beyond_1"].tolist() == [1.0] * 4
+    sq, sm = torch.tensor(0.8) ** 2, torch.nn.functional.smooth_l1_loss(torch.tensor(0.8), torch.tensor(0.0))
+    assert float(sq - 2 * sm) == pytest.approx(0.0, abs=1e-7)
+    assert prediction_means_by_noise_level(OffBy(0.8), process, constant, bins=4)["mse_minus_2smooth"].tolist() == [0.0] * 4
 
     # digits that are all background (80%) or all ink (20%): the mean pixel is -0.6, the median -1
     two = torch.cat([torch.full((80, 1, 4, 4), -1.0), torch.ones(20, 1, 4, 4)])
@@ -161,6 +180,18 @@ def test_difference_against_the_standard_error_of_two_means():
     assert not difference(a, {**a, "fid": 18.0})["distinguishable"]  # 2 < 2.83
     with pytest.raises(ValueError, match="at least two independent sets"):
         difference(a, {**a, "sets": 1})
+
+
+def test_difference_columns_name_the_reference_and_blank_the_reference_row():
+    from lib.compare import difference_columns
+
+    ref = {"epoch": 30, "sets": 4, "fid": 17.0, "fid_sd": 2.0}
+    row = {**ref, "fid": 20.0}
+    assert difference_columns(row, ref, "default") == {"FID - default": 3.0, "standard error": pytest.approx(2 ** 0.5),
+                                                       "beyond 2 SE": "yes"}
+    assert difference_columns(ref, ref, "default") == {"FID - default": None, "standard error": None, "beyond 2 SE": None}
+    assert difference_columns(row, None, "linear")["FID - linear"] is None
+    assert difference_columns({**row, "fid": 19.0}, ref, "default")["beyond 2 SE"] == "no"  # 2 < 2 x 1.414
 
 
 def test_predictions_by_timestep_leaves_gradients_on_in_the_caller():

@@ -216,6 +216,14 @@ def test_loss_comparison_overlays_each_run_scaled_and_smoothed_over_one_epoch():
         viz.plot_loss_comparison({"a": h}, scale={"c": 2})
     with pytest.raises(ValueError, match="no \\['iter_loss'\\]"):
         viz.plot_loss_comparison({"a": {**h, "iter_loss": []}})
+    # a loss in other units on its own right-hand axis: the main axis keeps only the others' lines
+    left, right = viz.plot_loss_comparison({"a": h, "b": h}, own_axis=["b"])
+    assert len(left.lines) == 1 and len(right.lines) == 2
+    twin = [ax for ax in left.figure.axes if ax not in (left, right) and ax.bbox.bounds == left.bbox.bounds][0]
+    assert len(twin.lines) == 1 and twin.get_ylabel() == "loss of b"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["a", "b, right axis"]
+    with pytest.raises(ValueError, match="at least one run on the main axis"):
+        viz.plot_loss_comparison({"a": h}, own_axis=["a"])
     plt.close("all")
 
 
