@@ -167,26 +167,69 @@ def time_by_device(history: dict) -> list[dict]:
     return rows
 
 
-def difference(a: dict, b: dict, field: str = "fid", z: float = 2.0) -> dict:
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile (0.5 < p < 1) of Student's t distribution with ``df`` >= 1 degrees of freedom
+    (fractional allowed, as Welch's are, which are never below 1): the upper tail integrated numerically
+    in theta = arctan(t), which maps the infinite tail onto a finite interval, and inverted by bisection;
+    accurate to about 1e-4, without SciPy."""
+    import math
+
+    if not 0.5 < p < 1:
+        raise ValueError(f"p must be between 0.5 and 1, got {p!r}")
+    if not df >= 1:
+        raise ValueError(f"df must be at least 1, got {df!r}")
+    df = min(float(df), 1e7)  # beyond that the t distribution is the normal one to 1e-7
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+
+    def upper_tail(x: float) -> float:
+        theta = np.linspace(math.atan(x), math.pi / 2, 20001)
+        t = np.tan(theta[:-1])
+        # the density times dt/dtheta = 1 + t^2; at theta = pi/2 that tends to 0 for df > 1 and 1/pi for df = 1
+        f = np.exp(log_c - (df + 1) / 2 * np.log1p(t * t / df)) * (1 + t * t)
+        f = np.append(f, 1 / math.pi if df == 1 else 0.0)
+        return float(np.sum((f[1:] + f[:-1]) / 2 * np.diff(theta)))
+
+    lo, hi = 0.0, 1.0
+    while upper_tail(hi) > 1 - p:
+        lo, hi = hi, hi * 2
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if upper_tail(mid) > 1 - p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def difference(a: dict, b: dict, field: str = "fid", level: float = 0.95) -> dict:
     """``a - b`` for one score of two :func:`score_summary` rows (an epoch with independent sets each),
-    with the standard error of the difference from the sets' spread (sd / sqrt(sets) for each) and
-    whether the difference exceeds ``z`` standard errors: "distinguishable at this n". With four sets
-    the spread itself is a rough estimate, so read a difference near the line as undecided."""
+    with the standard error of the difference from the sets' spread (sd / sqrt(sets) for each), Welch's
+    degrees of freedom for it, and whether the difference exceeds the two-sided t critical value at
+    ``level`` times that standard error: "distinguishable at this n". A spread from two sets rests on one
+    degree of freedom, so the critical value is large (12.7 standard errors at 95% for df = 1): few sets
+    decide little. The spread is that of sampling only: the swing from one saved checkpoint to the next,
+    and from one training to another, are not in it."""
     for name, row in (("a", a), ("b", b)):
         if row.get("sets", 0) < 2:
             raise ValueError(f"row {name} (epoch {row.get('epoch')}) has {row.get('sets', 0)} set(s); a spread needs "
                              "at least two independent sets (lib.score_epochs --final-sets)")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
     diff = a[field] - b[field]
-    se = float(np.sqrt(a[f"{field}_sd"] ** 2 / a["sets"] + b[f"{field}_sd"] ** 2 / b["sets"]))
-    return {"difference": diff, "se": se, "distinguishable": bool(abs(diff) > z * se)}
+    va, vb = a[f"{field}_sd"] ** 2 / a["sets"], b[f"{field}_sd"] ** 2 / b["sets"]
+    se = float(np.sqrt(va + vb))
+    denominator = va ** 2 / (a["sets"] - 1) + vb ** 2 / (b["sets"] - 1)
+    df = float((va + vb) ** 2 / denominator) if denominator > 0 else float("inf")
+    critical = t_quantile(0.5 + level / 2, df)
+    return {"difference": diff, "se": se, "df": df, "critical": critical,
+            "distinguishable": bool(abs(diff) > critical * se)}
 
 
-def difference_columns(row: dict, reference: dict | None, label: str, field: str = "fid", z: float = 2.0) -> dict:
-    """A results table's three columns comparing ``row`` with ``reference`` (two :func:`score_summary`
-    rows): "<FIELD> - <label>", its "standard error" and "beyond 2 SE" ("yes"/"no", from
-    :func:`difference`); all None where there is no reference or ``row`` is the reference itself."""
+def difference_columns(row: dict, reference: dict | None, label: str, field: str = "fid", level: float = 0.95) -> dict:
+    """A results table's columns comparing ``row`` with ``reference`` (two :func:`score_summary` rows):
+    "<FIELD> - <label>", its "standard error", "needed" (the smallest difference :func:`difference`
+    calls distinguishable: the t critical value times the standard error) and "distinguishable"
+    ("yes"/"no"); all None where there is no reference or ``row`` is the reference itself."""
     name = f"{field.upper()} - {label}"
     if reference is None or row is reference:
-        return {name: None, "standard error": None, f"beyond {z:g} SE": None}
-    d = difference(row, reference, field, z)
-    return {name: d["difference"], "standard error": d["se"], f"beyond {z:g} SE": "yes" if d["distinguishable"] else "no"}
+        return {name: None, "standard error": None, "needed": None, "distinguishable": None}
+    d = difference(row, reference, field, level)
+    return {name: d["difference"], "standard error": d["se"], "needed": d["critical"] * d["se"],
+            "distinguishable": "yes" if d["distinguishable"] else "no"}

@@ -145,6 +145,10 @@ def plot_loss_comparison(histories: dict[str, dict], axes=None, scale: dict[str,
         handles, labels = ax.get_legend_handles_labels()
         if twins:
             twins[j].set(yscale="log", ylabel=f"loss of {', '.join(own_axis)}")
+            if len(own_axis) == 1:  # one run on the right: its colour marks the axis it is read against
+                color = f"C{list(histories).index(own_axis[0])}"
+                twins[j].yaxis.label.set_color(color)
+                twins[j].tick_params(axis="y", which="both", colors=color)
             more = twins[j].get_legend_handles_labels()
             handles, labels = handles + more[0], labels + more[1]
         ax.legend(handles, labels, fontsize=7)

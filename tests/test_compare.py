@@ -170,14 +170,35 @@ def test_time_by_device_splits_epoch_seconds_at_each_stretch():
     assert time_by_device(old) == [{"device": "unrecorded", "first_epoch": 1, "epochs": 2, "seconds": 11.0}]
 
 
+def test_t_quantile_matches_tables():
+    from lib.compare import t_quantile
+
+    # two-sided 95% and one-sided 95% critical values of Student's t (any statistics table)
+    table = {1: (12.7062, 6.3138), 2: (4.3027, 2.9200), 3: (3.1824, 2.3534), 6: (2.4469, 1.9432),
+             30: (2.0423, 1.6973), float("inf"): (1.9600, 1.6449)}
+    for df, (q975, q95) in table.items():
+        assert t_quantile(0.975, df) == pytest.approx(q975, abs=2e-4)
+        assert t_quantile(0.95, df) == pytest.approx(q95, abs=2e-4)
+    assert t_quantile(0.975, 2) < t_quantile(0.975, 1.5) < t_quantile(0.975, 1)  # fractional df in between
+    with pytest.raises(ValueError, match="at least 1"):
+        t_quantile(0.975, 0.5)
+    with pytest.raises(ValueError, match="between 0.5 and 1"):
+        t_quantile(0.2, 3)
+
+
 def test_difference_against_the_standard_error_of_two_means():
     from lib.compare import difference
 
     a = {"epoch": 30, "sets": 4, "fid": 20.0, "fid_sd": 2.0}
-    d = difference(a, {**a, "fid": 17.0})
-    assert d["difference"] == 3.0 and d["se"] == pytest.approx(2 ** 0.5)  # sqrt(4/4 + 4/4)
-    assert d["distinguishable"]  # 3 > 2 x 1.414
-    assert not difference(a, {**a, "fid": 18.0})["distinguishable"]  # 2 < 2.83
+    d = difference(a, {**a, "fid": 14.0})
+    assert d["difference"] == 6.0 and d["se"] == pytest.approx(2 ** 0.5)  # sqrt(4/4 + 4/4)
+    # Welch: (1 + 1)^2 / (1/3 + 1/3) = 6 degrees of freedom, t = 2.447
+    assert d["df"] == pytest.approx(6.0) and d["critical"] == pytest.approx(2.4469, abs=2e-4)
+    assert d["distinguishable"]  # 6 > 2.447 x 1.414 = 3.46
+    assert not difference(a, {**a, "fid": 17.0})["distinguishable"]  # 3 < 3.46, although beyond 2 SE
+    two = {"epoch": 30, "sets": 2, "fid": 20.0, "fid_sd": 1.0}
+    d2 = difference(two, {**two, "fid": 10.0})  # se 1, df 2: needs 4.30
+    assert d2["df"] == pytest.approx(2.0) and d2["distinguishable"] and not difference(two, {**two, "fid": 16.0})["distinguishable"]
     with pytest.raises(ValueError, match="at least two independent sets"):
         difference(a, {**a, "sets": 1})
 
@@ -185,13 +206,15 @@ def test_difference_against_the_standard_error_of_two_means():
 def test_difference_columns_name_the_reference_and_blank_the_reference_row():
     from lib.compare import difference_columns
 
-    ref = {"epoch": 30, "sets": 4, "fid": 17.0, "fid_sd": 2.0}
+    ref = {"epoch": 30, "sets": 4, "fid": 14.0, "fid_sd": 2.0}
     row = {**ref, "fid": 20.0}
-    assert difference_columns(row, ref, "default") == {"FID - default": 3.0, "standard error": pytest.approx(2 ** 0.5),
-                                                       "beyond 2 SE": "yes"}
-    assert difference_columns(ref, ref, "default") == {"FID - default": None, "standard error": None, "beyond 2 SE": None}
+    cols = difference_columns(row, ref, "default")
+    assert cols == {"FID - default": 6.0, "standard error": pytest.approx(2 ** 0.5),
+                    "needed": pytest.approx(2.4469 * 2 ** 0.5, abs=1e-3), "distinguishable": "yes"}
+    assert difference_columns(ref, ref, "default") == {"FID - default": None, "standard error": None, "needed": None,
+                                                       "distinguishable": None}
     assert difference_columns(row, None, "linear")["FID - linear"] is None
-    assert difference_columns({**row, "fid": 19.0}, ref, "default")["beyond 2 SE"] == "no"  # 2 < 2 x 1.414
+    assert difference_columns({**row, "fid": 17.0}, ref, "default")["distinguishable"] == "no"
 
 
 def test_predictions_by_timestep_leaves_gradients_on_in_the_caller():
