@@ -419,10 +419,10 @@ def sampled_on(record: dict, epoch: int, weights: str) -> str:
 
 
 run_of = {"default": "ema", "default, EMA weights": "ema"}
-results = []
+results, history_of = [], {}  # the histories, kept for the checks of the samples' background below
 for label, rows in summaries.items():
     name = run_of.get(label, label)
-    history = load_trained(config.shipped_checkpoint(name)).history
+    history = history_of[label] = load_trained(config.shipped_checkpoint(name)).history
     if rows[-1]["epoch"] != get_config(name).epochs:
         continue
     results.append({"run": label, "FID": mean_sd(rows, "fid"), "FID / floor": rows[-1]["fid"] / floor_fid,
@@ -492,7 +492,7 @@ assert sum(a * b < 0 for a, b in late_changes.values()) >= len(late_changes) - 1
 # epochs that are also scored; grey (>= 10) against the FID of the same checkpoint
 background = {}
 for label in (label for label in by_epoch if "EMA" not in label):  # the raw weights' grids
-    h = load_trained(config.shipped_checkpoint(run_of.get(label, label)), weights="raw").history
+    h = history_of[label]
     background |= {(label, e): float(np.median(viz.grid_at(h, e).numpy())) for e in h["grid_epochs"] if e in by_epoch[label]}
 sig = by_epoch["sigmoid-T400"]
 print(f"sigmoid-T400: FID at epochs 5, 10, 15: {sig[5]['fid']:.0f}, {sig[10]['fid']:.0f}, {sig[15]['fid']:.0f}; median "

@@ -3,6 +3,7 @@ in the process each model errs (on one noise-level axis for any T and schedule),
 ``lib.score_epochs`` summarised per epoch beside the real-digit floor at the same n."""
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -172,8 +173,6 @@ def t_quantile(p: float, df: float) -> float:
     (fractional allowed, as Welch's are, which are never below 1): the upper tail integrated numerically
     in theta = arctan(t), which maps the infinite tail onto a finite interval, and inverted by bisection;
     accurate to about 1e-4, without SciPy."""
-    import math
-
     if not 0.5 < p < 1:
         raise ValueError(f"p must be between 0.5 and 1, got {p!r}")
     if not df >= 1:
