@@ -16,6 +16,9 @@
 - Jupyter Book 1.0.4 with Sphinx 7.4 registers sphinx-thebe's configuration script twice, which makes
   every page throw "Identifier 'THEBE_JS_URL' has already been declared"; identical scripts are
   kept once.
+- Widget state: MyST-NB embeds the executed notebook's ipywidgets state in every page that made a
+  widget (67 kB on chapter 3), for a widget manager that only loads from a CDN; with
+  ``nb_ipywidgets_js: {}`` no manager loads, so the state is dead weight and is dropped.
 """
 from __future__ import annotations
 
@@ -69,6 +72,17 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
             seen.add(key)
             unique.append(js)
     scripts[:] = unique
+
+
+WIDGET_STATE_TYPE = "application/vnd.jupyter.widget-state+json"
+
+
+def drop_widget_state(app, pagename, templatename, context, doctree):
+    """Remove the embedded ipywidgets state when no widget manager is configured to read it."""
+    scripts = context.get("script_files")
+    if not scripts or app.config.nb_ipywidgets_js:
+        return
+    scripts[:] = [js for js in scripts if getattr(js, "attributes", {}).get("type") != WIDGET_STATE_TYPE]
 
 
 def set_default_mode(app, pagename, templatename, context, doctree):
@@ -144,5 +158,6 @@ def setup(app):
     app.connect("html-page-context", set_default_mode, priority=900)
     _mathjax_source()  # fail at the start of the build, not after executing every chapter
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("html-page-context", drop_widget_state, priority=900)
     app.connect("build-finished", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1359,7 +1359,8 @@ assert 35 < 15 * ratio["GFLOP per training image"] < 40
 # loss per epoch, on one loss scale for all runs (in the rendered book, dotted lines mark the epochs
 # on offer; the widget marks the one chosen). The runs offered are those finished so far, and the
 # `ema` run's averaged weights as a run of their own. The widget offers every epoch at which every run
-# recorded its samples; the rendered book's switcher offers epochs 10 and 30, to keep the page light.
+# recorded its samples; the rendered book's switcher offers epochs 10 and 30 and shows each grid in 16
+# grey levels (each pixel within 8 of 255 of its value), to keep the page light.
 # In JupyterLab the first cell gives menus and a slider that draw the panels live
 # (`lib.widgets.run_comparison`; in the rendered book it shows nothing, as it needs a running kernel);
 # the second gives the same choice with every panel drawn in advance (`lib.viz.run_switcher`).

@@ -47,6 +47,7 @@ from IPython.display import display
 
 from lib import config, viz
 from lib.checkpoints import read_checkpoint
+from lib.compare import t_quantile
 from lib.classifier import load_classifier
 from lib.configs import get_config
 from lib.data import load_mnist, to_uint8
@@ -485,7 +486,9 @@ spread_records = [sweep] + [read_record(p) for p in sorted((config.RESULTS_DIR /
 spread_fids = {s: [e["fid"] for r in spread_records for e in r["entries"] if (e["sampler"], e["steps"]) == (s, 20)]
                for s in ("ddim-eta0", "ddpm-posterior")}
 paired = np.subtract(spread_fids["ddim-eta0"], spread_fids["ddpm-posterior"])
-margin = 3.18 * float(np.std(paired, ddof=1))  # t quantile, 3 degrees of freedom, 95% two-sided
+t95 = t_quantile(0.975, len(paired) - 1)  # Student's t, 95% two-sided, 3 degrees of freedom
+assert round(t95, 2) == 3.18  # the factor the text gives
+margin = t95 * float(np.std(paired, ddof=1))
 print("FID at 20 steps, four seeds of 1,000 samples: "
       + "; ".join(f"{SAMPLER_LABELS[s]}: {', '.join(f'{x:.1f}' for x in v)}" for s, v in spread_fids.items()))
 print(f"paired differences: {', '.join(f'{d:+.2f}' for d in paired)} (spread {np.std(paired, ddof=1):.2f}); "

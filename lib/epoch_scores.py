@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -79,9 +81,40 @@ def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedC
         entry["accuracy"] = float(hits.mean())
         entry["class_accuracy"] = [float(hits[labels == k].mean()) if bool((labels == k).any()) else None
                                    for k in range(10)]
-    record["entries"].append(entry)
-    save_json_atomically(record, out)
+    _append_entry(record, Path(out), entry, key)
     return entry
+
+
+@contextmanager
+def _folder_lock(folder: Path):
+    """Hold an exclusive lock on ``folder`` (POSIX ``flock``; nothing where it is unavailable), so that
+    two scoring processes writing records there take turns."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _append_entry(record: dict, out: Path, entry: dict, key: dict) -> None:
+    """Append ``entry`` to the record at ``out`` and write it. The file is read again first, under a lock,
+    so entries another process wrote since ``record`` was opened are kept, not overwritten; an entry
+    with the same ``key`` written meanwhile wins over this one (a warning says so)."""
+    with _folder_lock(out.parent):
+        if out.exists():
+            record["entries"] = read_record(out)["entries"]
+        if any(all(e.get(k) == v for k, v in key.items()) for e in record["entries"]) and key:
+            warnings.warn(f"{out}: a set {key} was written meanwhile by another process; kept that one")
+        else:
+            record["entries"].append(entry)
+        save_json_atomically(record, out)
 
 
 def open_record(out: Path, header: dict) -> dict:

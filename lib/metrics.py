@@ -243,12 +243,20 @@ def score(images, classifier: LoadedClassifier | None = None, data_root=None, se
             "precision": scores["precision"], "recall": scores["recall"], "n": len(imgs)}
 
 
+def reference_subset(real: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """The ``n`` reference points that precision and recall compare a set of ``n`` with, for ``seed``:
+    the first ``n`` of a seeded random permutation of ``real`` (so subset ``seed`` is the same for every
+    set of samples scored with that seed)."""
+    if not 1 <= n <= len(real):
+        raise ValueError(f"a reference subset needs 1 <= n <= {len(real)} (the reference points), got n={n}")
+    return real[torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:n]]
+
+
 def feature_scores(real: torch.Tensor, fake: torch.Tensor, module: nn.Module, seed: int = 0, k: int = 3) -> dict:
     """FID and KID of ``fake`` features against all ``real`` ones, and precision and recall against a
     seeded random subset of ``real`` as large as ``fake`` (equal sizes, as in the paper; k lowered only
     for sets of 3 or fewer), where ``module`` is the feature module both come from."""
-    g = torch.Generator().manual_seed(seed)
-    real_sub = real[torch.randperm(len(real), generator=g)[:len(fake)]]
+    real_sub = reference_subset(real, len(fake), seed)
     kid_mean, kid_std = kid_from_features(real, fake, module, seed=seed)
     precision, recall = precision_recall(real_sub, fake, k=min(k, len(fake) - 1, len(real_sub) - 1))
     return {"fid": fid_from_features(real, fake, module), "kid": kid_mean, "kid_std": kid_std,

@@ -368,12 +368,21 @@ def _png_data_uri(fig) -> str:
     return _png_uri(lambda buffer: buffer.write(png))
 
 
-def _grid_data_uri(images, nrow: int | None = None) -> str:
-    """Images tiled (:func:`tile`) as an 8-bit greyscale PNG data URI at one pixel per pixel: a few kB
-    per grid (half the size of an RGBA one, which matters where a page embeds dozens)."""
+def _grid_data_uri(images, nrow: int | None = None, grey_levels: int = 256) -> str:
+    """Images tiled (:func:`tile`) as a greyscale PNG data URI at one pixel per pixel: a few kB per grid
+    (half the size of an RGBA one, which matters where a page embeds dozens). ``grey_levels=16`` rounds
+    each pixel to the nearest of 16 evenly spaced greys (an error of at most 8 of 255) and stores 4 bits
+    per pixel, about 2.5 times smaller again."""
     from PIL import Image
 
-    return _png_uri(lambda buffer: Image.fromarray(tile(images, nrow)).save(buffer, format="png", optimize=True))
+    grid = tile(images, nrow)
+    if grey_levels == 256:
+        return _png_uri(lambda buffer: Image.fromarray(grid).save(buffer, format="png", optimize=True))
+    if grey_levels != 16:
+        raise ValueError(f"grey_levels must be 256 or 16, got {grey_levels!r}")
+    image = Image.fromarray(np.rint(grid / 17.0).astype(np.uint8), mode="L").convert("P")
+    image.putpalette([17 * v for v in range(16) for _ in range(3)])
+    return _png_uri(lambda buffer: image.save(buffer, format="png", optimize=True, bits=4))
 
 
 def menu_switcher(menus: dict[str, tuple[str, Sequence, object]], columns: Sequence[tuple[str | None, Sequence]],
@@ -470,7 +479,7 @@ def run_switcher(histories: dict[str, dict], epochs: Sequence[int] | None = None
     images = {}
     for n in names:
         for e in epochs:
-            images[f"{n}|{e}"] = _grid_data_uri(grid_at(histories[n], e, n))  # tile's default: a square grid
+            images[f"{n}|{e}"] = _grid_data_uri(grid_at(histories[n], e, n), grey_levels=16)  # a square grid
         images[n] = _png_data_uri(_run_curve(n, histories[n], epochs, loss_range))
     menus = {"epoch": ("epoch", epochs, epochs[-1]), "left": ("left run", names, first),
              "right": ("right run", names, second)}

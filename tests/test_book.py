@@ -107,3 +107,20 @@ def test_launch_buttons_come_from_the_repository_url(monkeypatch):
     monkeypatch.setenv(book_assets.REPOSITORY_ENV, "https://example.org/org/book")
     with pytest.raises(ExtensionError, match="must be a GitHub repository URL"):
         book_assets.configure_launch_buttons(None, Config)
+
+
+def test_widget_state_is_dropped_when_no_widget_manager_loads():
+    sys.path.insert(0, str(ROOT / "_ext"))
+    try:
+        import book_assets
+    finally:
+        sys.path.pop(0)
+    from types import SimpleNamespace
+
+    state = SimpleNamespace(filename=None, attributes={"type": book_assets.WIDGET_STATE_TYPE, "body": "{}"})
+    other = SimpleNamespace(filename="_static/x.js", attributes={})
+    for js_config, kept in (({}, [other]), ({"https://cdn/embed.js": {}}, [state, other])):
+        app = SimpleNamespace(config=SimpleNamespace(nb_ipywidgets_js=js_config))
+        context = {"script_files": [state, other]}
+        book_assets.drop_widget_state(app, "page", "page.html", context, None)
+        assert context["script_files"] == kept

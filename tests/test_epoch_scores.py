@@ -62,6 +62,35 @@ def test_a_second_call_scores_only_what_is_missing(setup, tmp_path, monkeypatch)
     assert len(again["entries"]) == len(first["entries"])
 
 
+def test_two_scorers_writing_one_record_keep_each_others_entries(setup, tmp_path, monkeypatch):
+    """A second process that scores into the same record while the first is sampling: the first reads
+    the file again before it writes, so neither overwrites the other's sets, and a set both scored is
+    kept once (the one written first), with a warning."""
+    run, data, cls = setup
+    out = tmp_path / "rec.json"
+    real = epoch_scores.sample_images
+    other = {"kwargs": {"weights": ("ema",)}}
+
+    def sample_while_another_scores(*a, **k):
+        if other:  # once: the "other process" scores its set and writes it meanwhile
+            score_epochs(run, out, [2], n=4, classifier=cls, data_root=data, progress=False, log=lambda m: None,
+                         **other.pop("kwargs"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(epoch_scores, "sample_images", sample_while_another_scores)
+    record = score_epochs(run, out, [2], n=4, weights=("raw",), classifier=cls, data_root=data, progress=False,
+                          log=lambda m: None)
+    stored = read_record(out)
+    assert {(e["weights"], e["set"]) for e in stored["entries"]} == {("ema", 0), ("raw", 0)}
+    assert stored["entries"] == record["entries"]
+    other["kwargs"] = {"weights": ("raw",), "final_sets": 2}  # both now score raw set 1 at epoch 2
+    with pytest.warns(UserWarning, match="written meanwhile by another process"):
+        score_epochs(run, out, [2], n=4, final_sets=2, weights=("raw",), classifier=cls, data_root=data,
+                     progress=False, log=lambda m: None)
+    keys = [(e["weights"], e["set"]) for e in read_record(out)["entries"]]
+    assert sorted(keys) == [("ema", 0), ("raw", 0), ("raw", 1)]
+
+
 def test_records_refuse_another_protocol_and_epochs_not_trained(setup, tmp_path):
     run, data, cls = setup
     out = tmp_path / "rec.json"

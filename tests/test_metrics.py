@@ -104,6 +104,21 @@ def test_precision_recall_on_toy_sets():
         precision_recall(grid[:3], grid[:3], k=3)
 
 
+def test_reference_subset_is_what_feature_scores_compare_with(net):
+    g = torch.Generator().manual_seed(7)
+    real = torch.randn(300, 8, generator=g, dtype=torch.float64)
+    fake = torch.randn(40, 8, generator=g, dtype=torch.float64) + 0.3
+    subsets = [metrics.reference_subset(real, 40, seed) for seed in (0, 1)]
+    assert subsets[0].shape == (40, 8) and not torch.equal(subsets[0], subsets[1])
+    assert torch.equal(subsets[0], metrics.reference_subset(real, 40, 0))  # seeded: the same subset again
+    assert len({tuple(row.tolist()) for row in subsets[0]}) == 40  # drawn without replacement
+    for seed, subset in enumerate(subsets):
+        scores = metrics.feature_scores(real, fake, torch.nn.Identity(), seed=seed)
+        assert (scores["precision"], scores["recall"]) == precision_recall(subset, fake)
+    with pytest.raises(ValueError, match="reference subset needs 1 <= n <= 300"):
+        metrics.reference_subset(real, 301)
+
+
 def test_kid_is_unbiased_and_matches_feeding_images(net):
     from torchmetrics.image.kid import KernelInceptionDistance
 

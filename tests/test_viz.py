@@ -116,6 +116,29 @@ def test_run_switcher_draws_every_panel_once_and_names_its_choices():
         viz.run_switcher(runs, epochs=[2])
 
 
+def test_grid_data_uri_at_16_grey_levels_is_within_8_of_255_and_smaller():
+    import base64
+    import io
+
+    from PIL import Image
+
+    images = torch.Generator().manual_seed(0)
+    x = (torch.rand(16, 1, 28, 28, generator=images) * 255).to(torch.uint8).numpy()
+    x[:, :, :10] = 0  # some background, as in a digit
+    grid = viz.tile(x)
+    decoded = {}
+    for levels in (256, 16):
+        uri = viz._grid_data_uri(x, grey_levels=levels)
+        png = base64.b64decode(uri.split(",", 1)[1])
+        decoded[levels] = (np.asarray(Image.open(io.BytesIO(png)).convert("L")).astype(int), len(png))
+    assert np.array_equal(decoded[256][0], grid)  # lossless at 256
+    error = np.abs(decoded[16][0] - grid.astype(int))
+    assert error.max() == 8 and np.all(decoded[16][0] % 17 == 0)  # nearest of 0, 17, ..., 255
+    assert decoded[16][1] < 0.7 * decoded[256][1]
+    with pytest.raises(ValueError, match="grey_levels must be 256 or 16"):
+        viz._grid_data_uri(x, grey_levels=8)
+
+
 def test_menu_switcher_refuses_a_missing_image_or_menu():
     menus = {"digit": ("digit", [0, 1], 0), "w": ("guidance", [1.0, 2.0], 1.0)}
     images = {f"{d}|{w}": f"data:image/png;base64,{d}{w}" for d in (0, 1) for w in (1.0, 2.0)}
