@@ -73,8 +73,12 @@ class ClassifierFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
+        if not isinstance(imgs, torch.Tensor):
+            raise TypeError(f"ClassifierFeatures takes a torch uint8 tensor (N, 1, 28, 28), got a "
+                            f"{type(imgs).__module__}.{type(imgs).__name__}; convert it with lib.metrics.as_uint8_images")
         if imgs.dtype != torch.uint8:
-            raise TypeError(f"ClassifierFeatures takes uint8 images, got {imgs.dtype}")
+            raise TypeError(f"ClassifierFeatures takes uint8 images, got {imgs.dtype}; convert model-range images "
+                            f"with lib.data.to_uint8")
         x = imgs.float() / 127.5 - 1.0
         out = []
         for i in range(0, len(x), 1000):

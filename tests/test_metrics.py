@@ -228,3 +228,11 @@ def test_cli_error_paths(tmp_path, capsys):
     assert code != 0 and "exceeds the 3 images" in err
     code, _, err = run_cli([str(tmp_path / "ok.npz"), "--inception-weights", str(tmp_path / "w.pth")], capsys)
     assert code != 0 and "InceptionV3 weights not found" in err and "Traceback" not in err
+
+
+def test_classifier_features_refuse_other_inputs_in_one_line(net):
+    features = ClassifierFeatures(net)
+    with pytest.raises(TypeError, match="a torch uint8 tensor .* got a numpy.ndarray"):
+        features(np.zeros((2, 1, 28, 28), np.uint8))
+    with pytest.raises(TypeError, match="uint8 images, got torch.float32; convert"):
+        features(torch.zeros(2, 1, 28, 28))
