@@ -1637,6 +1637,7 @@ assert 3 < by_reference / by_noise < 5  # "about four times"
 # tenth at $n = 500$ with care.
 # ```
 
+# %% [markdown]
 # **Exercise 3.** Algorithm 2 takes the reverse mean from the predicted noise,
 # $\mu = (z_t - \beta_t \hat\epsilon / \sqrt{1 - \bar\alpha_t}) / \sqrt{\alpha_t}$. Show that it equals the
 # posterior mean
