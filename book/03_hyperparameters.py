@@ -1408,12 +1408,12 @@ print(f"not yet scored: {', '.join(n for n in wide_runs if n not in wide_finals)
 #   fair way to compare precision and recall, exercise 2), its recall is higher and its precision
 #   slightly lower, and its class histogram is more even. The difference is larger
 #   than the checkpoint swing, so which checkpoint was the 30th does not explain it; one set has no
-#   spread of its own yet, and more sets are being drawn (over an hour each here, at a third of the
-#   default's sampling speed).
+#   spread of its own yet, and more sets are still to be drawn (over an hour each here, at a third of
+#   the default's sampling speed).
 # - **Whether it pays for its compute is still open.** A fair test compares at equal compute: `wide`
 #   after 15 epochs has cost about as much training as the default after 37, so its score at epoch 15
 #   against the default's at epoch 30 (less compute) is the comparison to make; that checkpoint is
-#   being scored. Sampling costs three times as much at every epoch, and no training budget buys that back.
+#   not scored yet. Sampling costs three times as much at every epoch, and no training budget buys that back.
 
 # %%
 assert 1.8 < ratio["parameters"] < 2.1 and 2.3 < ratio["GFLOP per training image"] < 2.7
