@@ -258,9 +258,10 @@ def reference_subset(real: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
 
 def feature_scores(real: torch.Tensor, fake: torch.Tensor, module: nn.Module, seed: int = 0, k: int = 3) -> dict:
     """FID and KID of ``fake`` features against all ``real`` ones, and precision and recall against a
-    seeded random subset of ``real`` as large as ``fake`` (equal sizes, as in the paper; k lowered only
-    for sets of 3 or fewer), where ``module`` is the feature module both come from."""
-    real_sub = reference_subset(real, len(fake), seed)
+    seeded random subset of ``real`` as large as ``fake`` (equal sizes, as in the paper; all of ``real``
+    when it is the smaller; k lowered only for sets of 3 or fewer), where ``module`` is the feature module
+    both come from."""
+    real_sub = reference_subset(real, min(len(fake), len(real)), seed)
     kid_mean, kid_std = kid_from_features(real, fake, module, seed=seed)
     precision, recall = precision_recall(real_sub, fake, k=min(k, len(fake) - 1, len(real_sub) - 1))
     return {"fid": fid_from_features(real, fake, module), "kid": kid_mean, "kid_std": kid_std,
