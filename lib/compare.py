@@ -111,15 +111,21 @@ def prediction_means_by_noise_level(model: torch.nn.Module, process, x0: torch.T
             **dict(zip(fields, sums))}
 
 
-def score_summary(record: dict, weights: str | None = None) -> list[dict]:
+def score_summary(record: dict, weights: str | None = None, sets=None) -> list[dict]:
     """One row per scored epoch of a :mod:`lib.epoch_scores` record (of one kind of ``weights`` if
-    given): the number of independent sets, each score's mean over them and its sample standard
-    deviation (``<score>_sd``; 0 for a single set), and the class counts summed over the sets."""
+    given; of the set numbers in ``sets`` only, if given, e.g. to compare precision between runs over
+    the same reference subsets): the number of independent sets, each score's mean over them and its
+    sample standard deviation (``<score>_sd``; 0 for a single set), and the class counts summed over
+    the sets."""
     if weights is not None and weights not in ("raw", "ema"):
         raise ValueError(f"weights must be 'raw', 'ema' or None, got {weights!r}")
+    if sets is not None:
+        sets = set(sets)
+        if not sets or not all(isinstance(k, int) and k >= 0 for k in sets):
+            raise ValueError(f"sets must be set numbers (integers >= 0), at least one, got {sorted(sets, key=str)!r}")
     by_epoch: dict[int, list[dict]] = {}
     for e in record["entries"]:
-        if weights is None or e["weights"] == weights:
+        if (weights is None or e["weights"] == weights) and (sets is None or int(e["set"]) in sets):
             by_epoch.setdefault(int(e["epoch"]), []).append(e)
     rows = []
     for epoch, sets in sorted(by_epoch.items()):

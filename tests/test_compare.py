@@ -133,6 +133,11 @@ def test_score_summary_means_spreads_and_class_counts():
     assert score_summary(record, "ema")[0]["fid"] == 99.0 and len(score_summary(record)) == 2
     with pytest.raises(ValueError, match="weights"):
         score_summary(record, "best")
+    only_1 = score_summary(record, "raw", sets=[1])  # set 1 exists at epoch 30 only
+    assert [(r["epoch"], r["sets"], r["fid"]) for r in only_1] == [(30, 1, 20.0)]
+    assert score_summary(record, "raw", sets=range(2))[1]["fid"] == 15.0
+    with pytest.raises(ValueError, match="set numbers"):
+        score_summary(record, "raw", sets=[])
 
 
 def test_real_floor_scores_disjoint_sets_and_checks_its_size(fake_mnist):
