@@ -717,8 +717,7 @@ display(Table([{"run": label, "FID": r["fid"], "FID sd": r["fid_sd"], "FID / def
                for label, r in final.items()],
               formats={"FID": ".1f", "FID sd": ".1f", "FID / default": ".1f", "IS": ".2f", "precision": ".2f",
                        "recall": ".2f", "share read as the most common digit": ".0%"},
-              caption="The harder comparison at epoch 30: the mean over each run's sets of 500 samples (four per run; "
-                      "the default's are still being scored where fewer)"))
+              caption="The harder comparison at epoch 30: the mean over each run's sets of 500 samples (four per run)"))
 
 # %% [markdown]
 # Is the network at $T = 100$ worse at its task? The validation loss cannot say: a run at $T = 100$
@@ -805,6 +804,7 @@ plt.show()
 # at $T = 1000$, in 100 or even 50 respaced steps about as well as in 1,000.
 
 # %%
+assert all(r["sets"] == 4 for r in final.values())  # "four per run"
 ratio_fid = {label: r["fid"] / final["default"]["fid"] for label, r in final.items()}
 top_share = {label: max(r["class_counts"]) / sum(r["class_counts"]) for label, r in final.items()}
 print("FID / default's: " + ", ".join(f"{k} {v:.1f}" for k, v in ratio_fid.items()))
@@ -1323,7 +1323,7 @@ print(f"not yet scored: {', '.join(n for n in loss_runs if n not in loss_finals)
 #   where no error of the default reaches 1 and the two losses differ only by the factor $\frac12$:
 #   that is how far two trainings of practically the same objective land apart in this measure. Its samples
 #   have a little more ink than the default's, the direction of that drift. Scored, it has a lower FID
-#   than the default, by about 3.6 with a standard error of 0.4 (two sets of 500 against three; the
+#   than the default, by about 3.4 with a standard error of about 0.4 (two sets of 500 against four; the
 #   table above), and a slightly higher recall. That is beyond the sampling spread, but well within the
 #   checkpoint swing, and each configuration was trained once (the default on this machine's CPU,
 #   `smooth_l1` mostly on a GPU, whose arithmetic differs slightly, so even two trainings from one seed
@@ -1391,7 +1391,7 @@ assert loss_finals["l1"]["recall"] < 0.4 * loss_finals["default"]["recall"]
 d_smooth = difference(loss_finals["smooth_l1"], loss_finals["default"])
 print(f"smooth_l1 - default: FID {d_smooth['difference']:+.1f} (standard error {d_smooth['se']:.1f}); recall "
       f"{loss_finals['smooth_l1']['recall']:.2f} against {loss_finals['default']['recall']:.2f}")
-assert d_smooth["distinguishable"] and -4.5 < d_smooth["difference"] < -2.5 and d_smooth["se"] < 0.6
+assert d_smooth["distinguishable"] and -3.9 < d_smooth["difference"] < -2.9 and 0.3 < d_smooth["se"] < 0.5  # about 3.4, 0.4
 assert abs(d_smooth["difference"]) < swing / 2  # well within the checkpoint swing
 assert 0 < loss_finals["smooth_l1"]["recall"] - loss_finals["default"]["recall"] < 0.1
 l1_counts = np.array(loss_finals["l1"]["class_counts"])
@@ -1497,12 +1497,16 @@ print(f"not yet scored: {', '.join(n for n in wide_runs if n not in wide_finals)
 #   checkpoint swing, within the threshold, so the luck of the 30th checkpoint could still account for
 #   it; its other checkpoints and more sets, still to be scored (over an hour per set here, at a third
 #   of the default's sampling speed), will tell.
-# - **Whether it pays for its compute is still open.** A fair test compares at equal training compute:
-#   `wide`'s FLOPs equal the default's 30 epochs at about its epoch 12, which was not saved. Its epochs
-#   10 and 15 bracket it, costing about as much as the default's 25 and 37 epochs: a lower FID than the
-#   default's at epoch 30 already at epoch 10 (less compute) would say the layer pays; a higher one still
-#   at epoch 15 (more compute) that it does not; anything between leaves it open. Neither is scored
-#   yet. Sampling costs about three times as much at every epoch, and no training budget buys that back.
+# - **Whether it pays for its compute: no evidence that it does.** A fair test compares at equal
+#   training compute: `wide`'s FLOPs equal the default's 30 epochs at about its epoch 12, which was not
+#   saved. Its epochs 10 and 15 bracket it, costing about as much as the default's 25 and 37 epochs. At
+#   epoch 15, with about a quarter more training compute than the default's 30 epochs, its one set
+#   scores about 39, some 12 above the default at epoch 30: no better. That is within the checkpoint
+#   swing's threshold, so it is not shown to be worse either (the default's own epoch 15 scored 42;
+#   epoch for epoch, at 15 and at 30, the wide network is ahead). So its better digits at epoch 30 cost more training
+#   than the default needed for its own epoch-30 score; its epoch 10, still to be scored, can only
+#   confirm that. Sampling costs about three times as much at every epoch, and no training budget buys
+#   that back.
 
 # %%
 assert 1.8 < ratio["parameters"] < 2.1 and 2.3 < ratio["GFLOP per training image"] < 2.7
@@ -1522,6 +1526,15 @@ print(f"wide's 10 and 15 epochs cost the training FLOPs of {10 * ratio['GFLOP pe
       f"epoch {30 / ratio['GFLOP per training image']:.1f}")
 assert 35 < 15 * ratio["GFLOP per training image"] < 40 and 23 < 10 * ratio["GFLOP per training image"] < 27
 assert 11.5 < 30 / ratio["GFLOP per training image"] < 12.5
+wide_by = by_epoch["wide"]
+for e in (10, 15):
+    print(f"wide at epoch {e} ({e * ratio['GFLOP per training image']:.0f} default-epochs of training FLOPs): "
+          + (f"FID {wide_by[e]['fid']:.1f}, {wide_by[e]['fid'] - wide_finals['default']['fid']:+.1f} against the "
+             f"default's at epoch 30" if e in wide_by else "not scored yet"))
+wide_15_gap = wide_by[15]["fid"] - wide_finals["default"]["fid"]
+assert 1.2 < 15 * ratio["GFLOP per training image"] / 30 < 1.3  # "about a quarter more" than the default's 30 epochs
+assert 38 < wide_by[15]["fid"] < 40 and 10 < wide_15_gap < 14 and wide_15_gap < swing_needed  # "about 39, some 12 above"
+assert wide_by[15]["fid"] < by_epoch["default"][15]["fid"] and 41 < by_epoch["default"][15]["fid"] < 43.5  # "42"
 wide_30, default_30 = wide_finals["wide"], wide_finals["default"]
 default_set0 = next(e for e in records["ema"]["entries"] if (e["epoch"], e["weights"], e["set"]) == (30, "raw", 0))
 wide_set0 = next(e for e in records["wide"]["entries"] if (e["epoch"], e["weights"], e["set"]) == (30, "raw", 0))
@@ -1612,8 +1625,9 @@ viz.run_switcher(histories, epochs=[10, 30])
 # - One more hidden layer costs 2.5 times the FLOPs per training image and samples at a third of the
 #   speed (in batches of 128 or more); its network's error is a few per cent lower from clean digits to
 #   the middle levels, and its first set of samples at epoch 30 scores about 11 FID below the default:
-#   a little more than one checkpoint swing, within the threshold. Whether it pays for its compute
-#   waits for its epochs 10 and 15, which bracket the default's training compute at epoch 30.
+#   a little more than one checkpoint swing, within the threshold. At equal training compute it does not
+#   pay, as far as these scores tell: at its epoch 15, with a quarter more training compute than the
+#   default's 30 epochs, it scores about 12 above the default's epoch 30 (within the threshold).
 # - Still to come, as their runs finish and are scored: the scores at earlier epochs of `wide`, `l1`,
 #   `smooth_l1` and `cosine-T400` and of the EMA weights, more sets at epoch 30 for the runs with fewer
 #   than four, and `seed1`, the default trained again from another seed, to measure how far two
