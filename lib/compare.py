@@ -119,13 +119,12 @@ def score_summary(record: dict, weights: str | None = None, sets=None) -> list[d
     the sets."""
     if weights is not None and weights not in ("raw", "ema"):
         raise ValueError(f"weights must be 'raw', 'ema' or None, got {weights!r}")
-    if sets is not None:
-        sets = set(sets)
-        if not sets or not all(isinstance(k, int) and k >= 0 for k in sets):
-            raise ValueError(f"sets must be set numbers (integers >= 0), at least one, got {sorted(sets, key=str)!r}")
+    wanted = None if sets is None else set(sets)
+    if wanted is not None and (not wanted or not all(isinstance(k, int) and k >= 0 for k in wanted)):
+        raise ValueError(f"sets must be set numbers (integers >= 0), at least one, got {sorted(wanted, key=str)!r}")
     by_epoch: dict[int, list[dict]] = {}
     for e in record["entries"]:
-        if (weights is None or e["weights"] == weights) and (sets is None or int(e["set"]) in sets):
+        if (weights is None or e["weights"] == weights) and (wanted is None or int(e["set"]) in wanted):
             by_epoch.setdefault(int(e["epoch"]), []).append(e)
     rows = []
     for epoch, sets in sorted(by_epoch.items()):
