@@ -36,8 +36,12 @@ class RecordError(ValueError):
     """A score record that does not belong to this run or protocol."""
 
 
-def _protocol(n: int, step: str | None, steps: int | None, classifier: LoadedClassifier) -> dict:
-    return {"n": n, "sampler": step or "default", "steps": steps, "classifier_sha256": classifier.sha256}
+def _protocol(n: int, step: str | None, steps: int | None, classifier: LoadedClassifier,
+              start_noise: float | None = None) -> dict:
+    protocol = {"n": n, "sampler": step or "default", "steps": steps, "classifier_sha256": classifier.sha256}
+    if start_noise is not None:  # only cold runs' records have it (and only when it is not the run's own)
+        protocol["start_noise"] = start_noise
+    return protocol
 
 
 def read_record(path: str | os.PathLike) -> dict:
@@ -132,15 +136,19 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
                  final_sets: int = 1, weights: tuple[str, ...] = ("auto",), step: str | None = None,
                  steps: int | None = None, classifier: LoadedClassifier | None = None,
                  data_root: str | os.PathLike | None = None, progress: bool = True, log=print,
-                 device: str | torch.device = "cpu") -> dict:
+                 device: str | torch.device = "cpu", start_noise: float | None = None) -> dict:
     """Score ``run`` (a checkpoint or its folder) at ``epochs`` into the record ``out``; return it.
-    Samples are drawn on ``device`` (the scores do not depend on it beyond floating-point rounding)."""
+    Samples are drawn on ``device`` (the scores do not depend on it beyond floating-point rounding).
+    ``start_noise`` replaces a cold run's noise on its generation start (:class:`lib.degradations.ColdProcess`;
+    0: none) and is part of the record's protocol."""
     if not epochs or any(not isinstance(e, int) or e < 1 for e in epochs):
         raise ValueError(f"epochs must be a non-empty list of positive epoch numbers, got {epochs!r}")
     if not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     if not isinstance(final_sets, int) or final_sets < 1:
         raise ValueError(f"final_sets must be a positive integer, got {final_sets!r}")
+    if start_noise is not None and not (isinstance(start_noise, (int, float)) and 0 <= start_noise < float("inf")):
+        raise ValueError(f"start_noise must be a number >= 0, got {start_noise!r}")
     ckpt = resolve_checkpoint_path(run)
     state = read_checkpoint(ckpt)
     check_scorable(TrainConfig.from_dict(state["config"]).dataset, "score_epochs")
@@ -149,7 +157,10 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
         raise ValueError(f"'{ckpt}' has trained {trained} epochs, not {max(epochs)}; score epochs up to {trained}")
     step_name, step_options = sampler_step(step)  # a named sampler such as "ddpm-clip", or a plain step
     classifier = classifier or load_classifier()
-    protocol = _protocol(n, step, steps, classifier)
+    if start_noise is not None and TrainConfig.from_dict(state["config"]).process == "gaussian":
+        raise ValueError(f"'{ckpt}' is a Gaussian (DDPM) run; start_noise applies only to cold runs, whose "
+                         f"generation starts from a fitted mixture plus noise")
+    protocol = _protocol(n, step, steps, classifier, None if start_noise is None else float(start_noise))
     out = Path(out)
     record = open_record(out, {"run": state["config"]["name"], "protocol": protocol})
     # "auto" means the EMA weights when the run kept them (as lib.runs.load_trained resolves it), so a
@@ -162,6 +173,8 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
             for s in range(final_sets if epoch == last else 1) if (epoch, w, s) not in done]
     for epoch, w, s in tqdm(todo, desc=f"scoring {record['run']}", disable=not progress):
         loaded = load_trained(ckpt, epoch=epoch, weights=w)
+        if start_noise is not None:
+            loaded.process.start_noise = float(start_noise)
         model = loaded.model.to(device)
         shape = loaded.config.image_shape
         entry = add_scored_set(

@@ -95,3 +95,40 @@ def fit_linear_restoration(process: Blur, x0_train: torch.Tensor, t: int, thresh
         return out.reshape(x_t.shape).float()
 
     return restore_linear
+
+
+def start_class_accuracy(process: ColdProcess, train_images: torch.Tensor, train_labels: torch.Tensor,
+                         test_images: torch.Tensor, test_labels: torch.Tensor, weight_decay: float = 1e-4,
+                         max_iter: int = 200) -> float:
+    """How much of a digit's class survives full degradation: the test accuracy of a linear classifier
+    (multinomial logistic regression, L-BFGS, standardised features) that reads the class from the
+    *summary* of D(x0, T) that generation starts from (:meth:`ColdProcess.summary`: the mean level for
+    blur, the line means for averaging, the coarse pixels for downsampling). Images: (N, C, H, W), model
+    range; labels: (N,) integers. 1.0: the start decides the class; 1 / (number of classes): it does not."""
+    for name, images, labels in (("train", train_images, train_labels), ("test", test_images, test_labels)):
+        if images.ndim != 4 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+            raise ValueError(f"{name} images must be (N, C, H, W) with N labels, got images "
+                             f"{tuple(images.shape)} and labels {tuple(labels.shape)}")
+    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+
+    def features(images):
+        return process.summary(process.degrade_to(images, process.T)).double()
+
+    x_train, x_test = features(train_images), features(test_images)
+    mean, std = x_train.mean(0), x_train.std(0).clamp_min(1e-8)
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    weights = torch.zeros(x_train.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([weights, bias], max_iter=max_iter, line_search_fn="strong_wolfe")
+    targets = train_labels.long()
+
+    def closure():
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x_train @ weights + bias, targets) + weight_decay * weights.square().sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimiser.step(closure)
+    with torch.no_grad():
+        return ((x_test @ weights + bias).argmax(1) == test_labels).double().mean().item()

@@ -115,3 +115,40 @@ def test_records_refuse_another_protocol_and_epochs_not_trained(setup, tmp_path)
 def test_the_command_rejects_bad_input_in_one_line(tiny_run, args, message, capsys, tmp_path):
     code, _, err = run_cli(cli_score, [str(tiny_run[0]), *args, "--out", str(tmp_path / "r.json")], capsys)
     assert code != 0 and message in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def tiny_cold_run(tmp_path_factory):
+    return make_scoring_run(tmp_path_factory.mktemp("cold-scores"), epochs=1, process="blur", T=4, loss="l1",
+                            process_options={"kernel_size": 5, "std": 2.0})
+
+
+def test_start_noise_is_the_cold_starts_noise_and_part_of_the_protocol(tiny_cold_run, tmp_path, monkeypatch):
+    from lib.classifier import load_classifier
+    monkeypatch.setenv(metrics.CACHE_ENV, str(tmp_path / "cache"))
+    run, data, cls_path = tiny_cold_run
+    cls = load_classifier(cls_path)
+    for noise in (0.0, 0.3):
+        record = score_epochs(run, tmp_path / f"noise-{noise}.json", [1], n=6, classifier=cls, data_root=data,
+                              progress=False, log=lambda m: None, start_noise=noise)
+        assert record["protocol"]["start_noise"] == noise
+        loaded = load_trained(run)
+        loaded.process.start_noise = noise
+        images = to_uint8(sample_images(loaded.model, loaded.process, 6, torch.Generator().manual_seed(0)))
+        assert record["entries"][0]["fid"] == pytest.approx(metrics.score(images, cls, data_root=data, seed=0)["fid"])
+    default = score_epochs(run, tmp_path / "default.json", [1], n=6, classifier=cls, data_root=data,
+                           progress=False, log=lambda m: None)
+    assert "start_noise" not in default["protocol"]  # the run's own noise: the protocol every other record has
+    with pytest.raises(RecordError, match="choose another output file"):  # another noise, another record
+        score_epochs(run, tmp_path / "default.json", [1], n=6, classifier=cls, data_root=data, progress=False,
+                     log=lambda m: None, start_noise=0.0)
+
+
+def test_start_noise_is_refused_for_gaussian_runs_and_when_negative(setup, tiny_run, tmp_path, capsys):
+    run, data, cls = setup
+    with pytest.raises(ValueError, match="start_noise applies only to cold runs"):
+        score_epochs(run, tmp_path / "r.json", [2], n=4, classifier=cls, data_root=data, progress=False,
+                     start_noise=0.1)
+    code, _, err = run_cli(cli_score, [str(tiny_run[0]), "--epochs", "1", "--start-noise", "-1",
+                                       "--out", str(tmp_path / "r.json")], capsys)
+    assert code != 0 and "--start-noise must be a number >= 0, got -1.0" in err and "Traceback" not in err

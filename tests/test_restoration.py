@@ -120,3 +120,37 @@ def test_fitted_linear_restoration_is_exact_when_nothing_is_lost_and_beats_the_p
     assert (fitted - shapes[:50]).pow(2).mean() < 0.5 * (fourier_inverse(heavy, x_t, 20) - shapes[:50]).pow(2).mean()
     with pytest.raises(ValueError, match="cannot fit"):
         fit_linear_restoration(light, train[:10], 1)
+
+
+def _bars(rows_or_columns: str, n_per_class: int, size: int = 28, n_classes: int = 4):
+    """Images of one bright line on a dark background; the class is the line's position (rows 4, 10, 16,
+    22, or the same columns). Row averaging keeps a horizontal bar whole, column averaging flattens it."""
+    images = -torch.ones(n_classes * n_per_class, 1, size, size)
+    labels = torch.arange(n_classes).repeat_interleave(n_per_class)
+    for i, c in enumerate(labels.tolist()):
+        line = 4 + 6 * c
+        if rows_or_columns == "rows":
+            images[i, 0, line, :] = 1.0
+        else:
+            images[i, 0, :, line] = 1.0
+    return images + 0.01 * torch.randn(images.shape, generator=torch.Generator().manual_seed(0)), labels
+
+
+def test_start_class_accuracy_is_one_when_the_start_keeps_the_class_and_chance_when_it_does_not():
+    from lib.degradations import Average
+    from lib.restoration import start_class_accuracy
+    images, labels = _bars("rows", 40)
+    test_images, test_labels = _bars("rows", 25)
+    rows, columns = Average(T=7, axis="rows", group=4), Average(T=7, axis="columns", group=4)
+    # horizontal bars: the row profile says which row holds the bar, exactly
+    assert start_class_accuracy(rows, images, labels, test_images, test_labels) == 1.0
+    # the column profile of every horizontal bar is the same flat line (plus noise): chance, 1 in 4
+    assert abs(start_class_accuracy(columns, images, labels, test_images, test_labels) - 0.25) < 0.12
+
+
+def test_start_class_accuracy_refuses_mismatched_labels():
+    from lib.degradations import Average
+    from lib.restoration import start_class_accuracy
+    images, labels = _bars("rows", 5)
+    with pytest.raises(ValueError, match="N labels"):
+        start_class_accuracy(Average(T=7, group=4), images, labels[:-1], images, labels)

@@ -23,6 +23,8 @@ def main(argv=None) -> int:
     p.add_argument("--sampler", help="sampler step (ddpm, ddim) or a named sampler such as ddpm-posterior or "
                    "ddpm-clip (lib.sampler_sweep.NAMED_SAMPLERS); default: the process's own")
     p.add_argument("--sampler-steps", type=int, help="respaced sampling steps (default: all T)")
+    p.add_argument("--start-noise", type=float, help="cold runs only: the standard deviation of the noise added to "
+                   "each generation start (default: the run's own, 0.002; 0: none); recorded in the protocol")
     cli.add_record_arguments(p)
     a = p.parse_args(argv)
     epochs = cli.comma_list(p, "--epochs", a.epochs)
@@ -34,8 +36,10 @@ def main(argv=None) -> int:
         p.error(f"--weights takes auto, raw or ema, got {', '.join(bad)}")
     if a.n < 2 or a.final_sets < 1:
         p.error("--n must be >= 2 and --final-sets >= 1")
+    if a.start_noise is not None and not 0 <= a.start_noise < float("inf"):
+        p.error(f"--start-noise must be a number >= 0, got {a.start_noise}")
     record = score_epochs(a.run, a.out, epochs, n=a.n, final_sets=a.final_sets, weights=weights, step=a.sampler,
                           steps=a.sampler_steps, data_root=a.data, progress=not a.no_progress,
-                          log=lambda m: print(m, file=sys.stderr), device=a.device)
+                          log=lambda m: print(m, file=sys.stderr), device=a.device, start_noise=a.start_noise)
     print(f"{len(record['entries'])} scored sets of {a.n} samples of '{record['run']}' in {a.out}")
     return 0
