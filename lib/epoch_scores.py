@@ -39,7 +39,7 @@ class RecordError(ValueError):
 def _protocol(n: int, step: str | None, steps: int | None, classifier: LoadedClassifier,
               start_noise: float | None = None) -> dict:
     protocol = {"n": n, "sampler": step or "default", "steps": steps, "classifier_sha256": classifier.sha256}
-    if start_noise is not None:  # only cold runs' records have it (and only when it is not the run's own)
+    if start_noise is not None:  # only records of cold runs scored with --start-noise have it
         protocol["start_noise"] = start_noise
     return protocol
 

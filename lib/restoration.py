@@ -104,7 +104,8 @@ def start_class_accuracy(process: ColdProcess, train_images: torch.Tensor, train
     (multinomial logistic regression, L-BFGS, standardised features) that reads the class from the
     *summary* of D(x0, T) that generation starts from (:meth:`ColdProcess.summary`: the mean level for
     blur, the line means for averaging, the coarse pixels for downsampling). Images: (N, C, H, W), model
-    range; labels: (N,) integers. 1.0: the start decides the class; 1 / (number of classes): it does not."""
+    range; labels: (N,) integers. 1.0: the start decides the class; the commonest class's share (about
+    1 / number of classes): it says nothing about it."""
     for name, images, labels in (("train", train_images, train_labels), ("test", test_images, test_labels)):
         if images.ndim != 4 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
             raise ValueError(f"{name} images must be (N, C, H, W) with N labels, got images "
