@@ -305,6 +305,25 @@ def plot_score_curves(summaries: dict[str, list[dict]], field: str = "fid", floo
     return ax
 
 
+def plot_class_shares(counts: dict[str, Sequence[int]], ax=None, fontsize: int = 9):
+    """Grouped bars: for each run (name -> its 10 class counts, as the book's classifier read its samples)
+    the share of its samples read as each digit, with the 10% a perfect generator draws as a dashed line."""
+    if not counts:
+        raise ValueError("plot at least one run's class counts")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / len(counts)
+    for i, (name, c) in enumerate(counts.items()):
+        c = np.asarray(c, dtype=float)
+        if c.shape != (10,) or c.sum() <= 0 or (c < 0).any():
+            raise ValueError(f"'{name}': expected 10 non-negative class counts with a positive sum, got {c.tolist()}")
+        ax.bar(np.arange(10) + (i - (len(counts) - 1) / 2) * width, c / c.sum(), width, label=name)
+    ax.axhline(0.1, color="k", lw=0.8, ls="--")
+    ax.set(xticks=range(10), xlabel="digit read by the classifier", ylabel="share of the samples")
+    ax.legend(fontsize=fontsize)
+    return ax
+
+
 def plot_run_panel(name: str, history: dict, epoch: int, axes=None, loss_range: tuple[float, float] | None = None):
     """One run at one epoch: its sample grid of that epoch (the same starting noise at every epoch and,
     for runs with one seed, in every run) above its validation loss per epoch, marked at ``epoch``

@@ -289,3 +289,11 @@ def test_palette_png_is_a_small_palette_image_of_the_figure():
     assert image.mode == "P" and len(image.getcolors()) <= 16
     assert image.size == Image.open(full).size  # the figure's own size and dpi
     assert len(png) < 0.6 * len(full.getvalue())
+
+
+def test_plot_class_shares_draws_each_runs_shares():
+    ax = viz.plot_class_shares({"a": [1] * 10, "b": [0] * 9 + [5]})
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[:10] == pytest.approx([0.1] * 10) and heights[10:] == pytest.approx([0] * 9 + [1.0])
+    with pytest.raises(ValueError, match="10 non-negative class counts"):
+        viz.plot_class_shares({"a": [1, 2, 3]})
