@@ -1262,9 +1262,10 @@ display(Table(cost_rows, formats={"s / step": ".2f", "training images": ",", "mi
 # What to expect on CIFAR-10, from the literature rather than from this machine: the DDPM paper's
 # CIFAR-10 model, a U-Net of 35.7 million parameters, reached an InceptionV3 FID of 3.17 (50,000
 # samples) after 800,000 steps of 128 images, 10.6 hours on a TPU v3-8 {cite:p}`ho2020denoising`. The
-# next cell sets this book's U-Net beside it: at the step cost above, 30 minutes here buy some hundreds
-# to a thousand or so steps (the number printed below depends on the threads) of a network about
-# seventy times smaller. The MNIST U-Net of the time-to-quality section, at the
+# next cell sets this book's U-Net beside it: at the step cost above, 30 minutes here buy a few hundred
+# to a few thousand steps (the number printed below depends on the threads and on whatever else the
+# machine is running; one step is timed in short mode), hundreds of times fewer than the paper's, of a
+# network about seventy times smaller. The MNIST U-Net of the time-to-quality section, at the
 # point nearest that number of steps, was still far from clean digits (printed below); expect no
 # better of natural photos, which are harder than digits. An InceptionV3 FID computed here would not
 # be comparable with the paper's 3.17 either: 1,000 samples against the test split, where the paper
@@ -1281,7 +1282,7 @@ print(f"the U-Net on CIFAR-10 here: {unet_params:,} parameters, about {cifar_ste
       f"({800_000 / cifar_steps_30:,.0f} times as many); the MNIST U-Net at its nearest point "
       f"({nearest['budget_minutes']:g} minutes, {nearest['steps']} steps): FID {nearest['fid']:.0f}, "
       f"{nearest['fid'] / floor:.0f} times the floor")
-assert 100 < cifar_steps_30 < 3000 and 50 < 35.7e6 / unet_params < 90 and 800_000 / cifar_steps_30 > 250
+assert 100 < cifar_steps_30 < 8000 and 50 < 35.7e6 / unet_params < 90 and 800_000 / cifar_steps_30 > 100
 assert nearest["fid"] / floor > 50  # far from clean digits
 
 # %% [markdown]
