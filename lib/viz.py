@@ -287,11 +287,13 @@ def plot_score_curves(summaries: dict[str, list[dict]], field: str = "fid", floo
         raise ValueError("plot at least one run's scores")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
-    for name, rows in summaries.items():
+    many = len(summaries) > 10  # more runs than the default colour cycle: 20 colours and alternating markers
+    for i, (name, rows) in enumerate(summaries.items()):
         if any(field not in r for r in rows):
             raise ValueError(f"the rows of '{name}' have no score '{field}'")
+        style = {"color": plt.get_cmap("tab20")(i % 20), "marker": "osD^v"[i % 5]} if many else {"marker": "o"}
         ax.errorbar([r["epoch"] for r in rows], [r[field] for r in rows], yerr=[r[f"{field}_sd"] for r in rows],
-                    fmt="o-", ms=3, lw=1.2, capsize=3, label=name)
+                    ls="-", ms=3, lw=1.2, capsize=3, label=name, **style)
     if floor:
         values = [f[field] for f in floor]
         ax.axhline(float(np.mean(values)), color="k", lw=0.8, ls="--", label=f"real digits (floor, {len(values)} sets)")
