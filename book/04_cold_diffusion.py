@@ -630,9 +630,10 @@ assert from_8bit["CNN"]["recognised"] < 0.3 and from_8bit["CNN"]["RMSE"] > rmse_
 # kept the direct row far from the paper's; whether more training closes the rest we did not measure.
 # The sampling algorithms keep their order in RMSE: one call beats Algorithm 2, which beats Algorithm 1,
 # and Algorithm 2 stays far above the paper's 0.154. With the U-Net, Algorithm 2's restorations become
-# mostly recognisable (about three in four) but still score worse than one call: it commits to sharp
-# strokes, and a stroke drawn two pixels off costs twice, once where the true stroke is missing and again
-# where the false one is drawn. Algorithm 1 still loses about half the ink (printed above), as the
+# mostly recognisable (about three in four) but still score worse than one call. One reading, not
+# tested here: it commits to sharp strokes, and a stroke drawn two pixels off costs twice, once where
+# the true stroke is missing and again where the false one is drawn; another is that after its first
+# step it reads its own first guess more than the faint residue of the digit (the 8-bit check below). Algorithm 1 still loses about half the ink (printed above), as the
 # mechanism described earlier predicts for any guess that holds less ink than its input.
 
 # %% [markdown]
