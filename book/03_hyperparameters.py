@@ -739,8 +739,7 @@ assert ema_5["recall"] == 0 and ema_5["precision"] == 0
 # %%
 # the device check: python -m lib.score_epochs checkpoints/ema --epochs 30 --weights raw,ema --device cuda
 #                   --out results/scores/device/ema-cuda.json
-seed_rows = {label: {r["epoch"]: r for r in rows} for label, rows in
-             (("default, EMA weights", summaries["default, EMA weights"]), ("seed1, EMA weights", summaries["seed1, EMA weights"]))}
+seed_rows = {label: by_epoch[label] for label in ("default, EMA weights", "seed1, EMA weights")}
 display(Table([{"run": label, **{f"epoch {e}": rows[e]["fid"] for e in sorted(rows)},
                 "recall at 30": rows[30]["recall"], "precision at 30": rows[30]["precision"]}
                for label, rows in seed_rows.items()],

@@ -302,9 +302,14 @@ from lib.restoration import fit_linear_restoration, fourier_inverse, frequencies
 from lib.runs import load_trained
 from lib.sampling import predict, sample
 
-history = load_trained(config.shipped_checkpoint("blur-paper")).history
-val_loss = {"raw": history["val_loss"][-1], "ema": history["val_loss_ema"][-1]}
-chosen = min(val_loss, key=val_loss.get)
+def lower_loss_weights(name: str) -> tuple[dict, str]:
+    """A run's validation loss at its last epoch for its raw and its EMA weights, and the lower of the two."""
+    history = load_trained(config.shipped_checkpoint(name)).history
+    losses = {"raw": history["val_loss"][-1], "ema": history["val_loss_ema"][-1]}
+    return losses, min(losses, key=losses.get)
+
+
+val_loss, chosen = lower_loss_weights("blur-paper")
 blur_run = load_trained(config.shipped_checkpoint("blur-paper"), weights=chosen)
 n_train_digits = len(load_mnist("train").images)
 images_seen = len(blur_run.history["iter_loss"]) * blur_run.config.batch_size
@@ -542,9 +547,7 @@ assert 0.25 < last["x_s"] / start["x_s"] < 0.45  # and Algorithm 1 ends with abo
 # which changes the time, not the budget. It restores the same test digits.
 
 # %%
-unet_history = load_trained(config.shipped_checkpoint("blur-paper-unet")).history
-unet_val = {"raw": unet_history["val_loss"][-1], "ema": unet_history["val_loss_ema"][-1]}
-unet_weights = min(unet_val, key=unet_val.get)
+unet_val, unet_weights = lower_loss_weights("blur-paper-unet")
 unet_run = load_trained(config.shipped_checkpoint("blur-paper-unet"), weights=unet_weights)
 n_params = {net: sum(p.numel() for p in run.model.parameters()) for net, run in (("CNN", blur_run), ("U-Net", unet_run))}
 unet_images = len(unet_run.history["iter_loss"]) * unet_run.config.batch_size
@@ -590,8 +593,6 @@ assert unet_scores["direct"]["ssim"] > 0.6 > scores["direct"]["ssim"]
 # rounded images with one network call, for both networks.
 
 # %%
-from lib.sampling import predict
-
 x_T_8bit = to_uint8(x_T).float() / 127.5 - 1  # D(x, T) as an 8-bit image, back on the model's scale
 one = torch.ones(len(x_T))
 from_8bit = {}
@@ -701,6 +702,13 @@ display(Table([{"run": name, "degradation": repr(get_config(name).make_process()
 gen_scores = {name: score_summary(read_record(SCORES_DIR / f"{name}.json"), "ema")[-1] for name in gen_done}
 ddpm_row = next(r for r in score_summary(read_record(SCORES_DIR / "ema.json"), "ema") if r["epoch"] == 10)
 gen_scores["DDPM (ema run, epoch 10)"] = ddpm_row
+
+
+def shares(row: dict) -> np.ndarray:
+    """The share of a scored row's samples that the classifier reads as each digit."""
+    counts = np.array(row["class_counts"])
+    return counts / counts.sum()
+
 gen_floor = real_floor(500, sets=4)
 gen_floor_fid = float(np.mean([f["fid"] for f in gen_floor]))
 
@@ -741,7 +749,7 @@ plt.show()
 
 # %%
 blur_gen, ddpm_gen = gen_scores["blur"], gen_scores["DDPM (ema run, epoch 10)"]
-blur_shares = np.array(blur_gen["class_counts"]) / sum(blur_gen["class_counts"])
+blur_shares = shares(blur_gen)
 print(f"blur: FID {blur_gen['fid']:.1f}, DDPM {ddpm_gen['fid']:.1f}; blur's two commonest digits: "
       f"{np.sort(blur_shares)[-2:].sum():.0%} of its samples; blur's precision by set: "
       + ", ".join(f"{e['precision']:.2f}" for e in read_record(SCORES_DIR / "blur.json")["entries"] if e["epoch"] == 10))
@@ -752,7 +760,7 @@ assert ddpm_counts.min() > 0.02 * ddpm_counts.sum() and np.argmax(ddpm_counts) =
 assert np.sort(blur_shares)[-2:].sum() > 0.95  # two digits, 0 and 2, make nearly all of blur's samples
 assert blur_gen["precision_sd"] > 0.25  # precision jumps from set to set
 ds_gen = gen_scores["downsample"]
-ds_shares = np.array(ds_gen["class_counts"]) / sum(ds_gen["class_counts"])
+ds_shares = shares(ds_gen)
 print(f"downsample: FID {ds_gen['fid']:.1f} ± {ds_gen['fid_sd']:.1f}, recall {ds_gen['recall']:.2f}, "
       f"share read as 8: {ds_shares[8]:.0%}")
 assert ddpm_gen["fid"] < ds_gen["fid"] < blur_gen["fid"] and 55 < ds_gen["fid"] < 66  # between: "about 60"
@@ -816,7 +824,7 @@ display(Table(seed_blur_rows, formats={"pixel spread inside D(x, T)": ".3f", "re
                       "restoration's validation loss (EMA weights)"))
 if {"blur-13x13", "blur-3x3"} <= set(gen_scores):
     b13, b3 = gen_scores["blur-13x13"], gen_scores["blur-3x3"]
-    b13_shares = np.array(b13["class_counts"]) / sum(b13["class_counts"])
+    b13_shares = shares(b13)
     assert flatness["blur-13x13"] < 0.01 and flatness["blur"] < 0.01 and flatness["blur-3x3"] > 0.2
     assert 90 < b13["fid"] < 112 and b13["recall"] < 0.01 and b13_shares[[0, 2, 8]].sum() > 0.95  # blur's failure
     assert b3["fid"] > 7 * b13["fid"] and b3["recall"] < 0.01  # far worse than either
@@ -883,7 +891,7 @@ display(Table([{"run": name, **{f"step {t}": v for t, v in enumerate(shares, 1)}
 # %%
 averaging = [name for name in ("rows-random", "columns-random", "rows-outside-in", "rows-inside-out", "rows-random-1")
              if name in gen_scores]
-shares_of = {name: np.array(gen_scores[name]["class_counts"]) / sum(gen_scores[name]["class_counts"]) for name in averaging}
+shares_of = {name: shares(gen_scores[name]) for name in averaging}
 d_direction = difference(gen_scores["rows-random"], gen_scores["columns-random"])
 d_order = difference(gen_scores["rows-outside-in"], gen_scores["rows-random"])
 print(f"rows-random - columns-random: FID {d_direction['difference']:+.1f} (standard error {d_direction['se']:.1f}, "
@@ -958,7 +966,7 @@ long_30 = long_rows[-1]
 assert long_30["epoch"] == 30 and long_30["sets"] == 4
 assert long_30["fid"] < 0.6 * inside_out["fid"] and abs(long_30["fid"] - ddpm_rows[10]["fid"]) < 3  # DDPM's epoch 10
 assert long_30["fid"] > ddpm_rows[30]["fid"] + 8 and long_30["recall"] < ddpm_rows[10]["recall"]
-long_shares = np.array(long_30["class_counts"]) / sum(long_30["class_counts"])
+long_shares = shares(long_30)
 print(f"rows-inside-out at 30: recall {long_30['recall']:.2f}, precision {long_30['precision']:.2f}; DDPM at 30: "
       f"recall {ddpm_rows[30]['recall']:.2f}, precision {ddpm_rows[30]['precision']:.2f}; share of 0, 3, 8 and 9 in "
       f"its samples: {long_shares[[0, 3, 8, 9]].sum():.0%}")
