@@ -178,6 +178,21 @@ def plot_runs_at_epochs(histories: dict[str, dict], epochs: Sequence[int], nrow:
     return fig
 
 
+def plot_rows(rows: dict[str, object], n: int = 8, width: float = 10, row_height: float = 1.45):
+    """One strip of the first ``n`` images per entry of ``rows`` (title: its key), stacked top to bottom;
+    each entry takes what :func:`to_uint8` takes (uint8, or floats in the model range)."""
+    if not rows:
+        raise ValueError("plot_rows needs at least one row of images")
+    short = {label: len(to_uint8(images)) for label, images in rows.items() if len(to_uint8(images)) < n}
+    if short:
+        raise ValueError(f"rows with fewer than n = {n} images: {short}; pass n <= the shortest row")
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width, row_height * len(rows)), squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows.items()):
+        show_grid(to_uint8(images)[:n], nrow=n, ax=ax, title=label)
+    fig.tight_layout()
+    return fig
+
+
 def plot_grids_by_epoch(history: dict, nrow: int = 4, size: float = 2.3):
     """The sample grids recorded during training, one panel per recorded epoch (same noise each time),
     each ``size`` inches wide."""

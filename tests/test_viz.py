@@ -297,3 +297,21 @@ def test_plot_class_shares_draws_each_runs_shares():
     assert heights[:10] == pytest.approx([0.1] * 10) and heights[10:] == pytest.approx([0] * 9 + [1.0])
     with pytest.raises(ValueError, match="10 non-negative class counts"):
         viz.plot_class_shares({"a": [1, 2, 3]})
+
+
+def test_plot_rows_draws_one_titled_strip_per_row_of_the_first_n_images():
+    rows = {"uint8": torch.full((10, 28, 28), 255, dtype=torch.uint8), "model range": -torch.ones(9, 1, 28, 28)}
+    fig = viz.plot_rows(rows, n=8)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["uint8", "model range"]
+    strip = axes[0].images[0].get_array()
+    assert strip.shape[:2] == (28 + 4, 8 * 30 + 2)  # one row of eight 28-pixel images with 2-pixel gaps
+    assert strip[2:30, 2:30].min() == 255 and axes[1].images[0].get_array()[2:30, 2:30].max() == 0
+    viz.plt.close("all")
+
+
+def test_plot_rows_says_which_row_is_too_short():
+    with pytest.raises(ValueError, match=r"fewer than n = 8.*'few': 3"):
+        viz.plot_rows({"few": torch.zeros(3, 28, 28, dtype=torch.uint8)})
+    with pytest.raises(ValueError, match="at least one row"):
+        viz.plot_rows({})
