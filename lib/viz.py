@@ -294,19 +294,28 @@ def plot_noise_level_losses(curves: dict[str, dict], ax=None, title: str | None 
 
 
 def plot_score_curves(summaries: dict[str, list[dict]], field: str = "fid", floor: Sequence[dict] | None = None,
-                      ax=None, title: str | None = None):
+                      ax=None, title: str | None = None, colour_order: Sequence[str] | None = None):
     """One score per epoch for several runs (name -> :func:`lib.compare.score_summary` rows), with a bar
     of one standard deviation where an epoch has several independent sets, and the real-digit floor
-    (:func:`lib.compare.real_floor`: its mean as a line, its range as a band) when given."""
+    (:func:`lib.compare.real_floor`: its mean as a line, its range as a band) when given. A run's colour
+    and marker follow its place in ``colour_order`` (default: ``summaries``' own order), so panels that
+    show subsets of one list of runs keep each run's colour."""
     if not summaries:
         raise ValueError("plot at least one run's scores")
+    order = list(colour_order) if colour_order is not None else list(summaries)
+    missing = [name for name in summaries if name not in order]
+    if missing:
+        raise ValueError(f"runs {missing} are not in colour_order {order}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
-    many = len(summaries) > 10  # more runs than the default colour cycle: 20 colours and alternating markers
-    for i, (name, rows) in enumerate(summaries.items()):
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    many = len(order) > len(cycle)  # more runs than the colour cycle: 20 colours and alternating markers
+    for name, rows in summaries.items():
         if any(field not in r for r in rows):
             raise ValueError(f"the rows of '{name}' have no score '{field}'")
-        style = {"color": plt.get_cmap("tab20")(i % 20), "marker": "osD^v"[i % 5]} if many else {"marker": "o"}
+        i = order.index(name)
+        style = ({"color": plt.get_cmap("tab20")(i % 20), "marker": "osD^v"[i % 5]} if many
+                 else {"color": cycle[i], "marker": "o"})
         ax.errorbar([r["epoch"] for r in rows], [r[field] for r in rows], yerr=[r[f"{field}_sd"] for r in rows],
                     ls="-", ms=3, lw=1.2, capsize=3, label=name, **style)
     if floor:

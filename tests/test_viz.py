@@ -315,3 +315,19 @@ def test_plot_rows_says_which_row_is_too_short():
         viz.plot_rows({"few": torch.zeros(3, 28, 28, dtype=torch.uint8)})
     with pytest.raises(ValueError, match="at least one row"):
         viz.plot_rows({})
+
+
+def test_plot_score_curves_keeps_each_runs_colour_across_panels_with_colour_order():
+    rows = [{"epoch": 1, "fid": 10.0, "fid_sd": 0.0}, {"epoch": 2, "fid": 8.0, "fid_sd": 1.0}]
+    runs = {name: rows for name in "abcdefghijkl"}  # 12 runs: more than the colour cycle's 10
+    full = viz.plot_score_curves(runs)
+    subset = viz.plot_score_curves({k: runs[k] for k in "bdl"}, colour_order=list(runs))
+    colour = {c.get_label(): c.lines[0].get_color() for c in full.containers}
+    assert {c.get_label(): c.lines[0].get_color() for c in subset.containers} == {k: colour[k] for k in "bdl"}
+    assert len(set(colour.values())) == 12
+    few = viz.plot_score_curves({k: runs[k] for k in "ab"}, colour_order=["x", "b", "a"])
+    cycle = viz.plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    assert [c.lines[0].get_color() for c in few.containers] == [cycle[2], cycle[1]]
+    with pytest.raises(ValueError, match=r"\['a'\] are not in colour_order"):
+        viz.plot_score_curves({"a": rows}, colour_order=["b"])
+    viz.plt.close("all")
