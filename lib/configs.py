@@ -320,6 +320,12 @@ CONFIGS: dict[str, TrainConfig] = {
     # without its label one time in ten (classifier-free guidance, Ho & Salimans 2022: p_uncond 0.1)
     "cond-unet": _timed("cond-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
                         num_classes=10, label_dropout=0.1),
+    # the same two U-Nets in batches of 32 instead of 128: four times the optimiser steps per training image
+    # (at one thread the benchmark measures the same images a second at either size: results/bench-batch.json)
+    "quality-unet-b32": _timed("quality-unet-b32", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
+                               batch_size=32),
+    "cond-unet-b32": _timed("cond-unet-b32", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
+                            num_classes=10, label_dropout=0.1, batch_size=32),
     # ... and with the seed's "discriminator": the frozen book classifier's cross-entropy on x0_hat, weighted
     # 0.01 so that the term (about 2.3 for a guess) starts near the noise loss (about 0.03 after a few minutes)
     "cond-unet-classifier": _timed("cond-unet-classifier", network="unet", hidden=(32, 64, 64), activation="silu",
