@@ -183,12 +183,13 @@ def plot_rows(rows: dict[str, object], n: int = 8, width: float = 10, row_height
     each entry takes what :func:`to_uint8` takes (uint8, or floats in the model range)."""
     if not rows:
         raise ValueError("plot_rows needs at least one row of images")
-    short = {label: len(to_uint8(images)) for label, images in rows.items() if len(to_uint8(images)) < n}
+    strips = {label: to_uint8(images) for label, images in rows.items()}
+    short = {label: len(u) for label, u in strips.items() if len(u) < n}
     if short:
         raise ValueError(f"rows with fewer than n = {n} images: {short}; pass n <= the shortest row")
-    fig, axes = plt.subplots(len(rows), 1, figsize=(width, row_height * len(rows)), squeeze=False)
-    for ax, (label, images) in zip(axes[:, 0], rows.items()):
-        show_grid(to_uint8(images)[:n], nrow=n, ax=ax, title=label)
+    fig, axes = plt.subplots(len(strips), 1, figsize=(width, row_height * len(strips)), squeeze=False)
+    for ax, (label, u) in zip(axes[:, 0], strips.items()):
+        show_grid(u[:n], nrow=n, ax=ax, title=label)
     fig.tight_layout()
     return fig
 
