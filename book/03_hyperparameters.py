@@ -389,7 +389,7 @@ assert ends["harder"] | {"run": "T100"} == ends["T100"]  # harder ends where T10
 
 # %%
 from lib.compare import real_floor, score_summary
-from lib.epoch_scores import read_record
+from lib.epoch_scores import entry, read_record
 
 SCORES_DIR = config.RESULTS_DIR / "scores"
 records = {name: read_record(SCORES_DIR / f"{name}.json") for name in RUNS if (SCORES_DIR / f"{name}.json").exists()}
@@ -776,7 +776,7 @@ print(f"seed1 - ema at epoch 30: {d_seed['difference']:+.1f} FID, standard error
 gpu_record = read_record(SCORES_DIR / "device" / "ema-cuda.json")
 device_shift = {}
 for e in gpu_record["entries"]:
-    cpu = next(c for c in records["ema"]["entries"] if (c["epoch"], c["weights"], c["set"]) == (e["epoch"], e["weights"], e["set"]))
+    cpu = entry(records["ema"], e["epoch"], e["set"], e["weights"])
     device_shift[e["weights"]] = {k: e[k] - cpu[k] for k in ("fid", "recall", "precision")}
     print(f"ema run, epoch 30, {e['weights']} weights, set 0: FID {cpu['fid']:.2f} ({cpu['device'].split(':')[0]}) "
           f"and {e['fid']:.2f} ({e['device']}); recall {cpu['recall']:.3f} and {e['recall']:.3f}")
@@ -1692,7 +1692,7 @@ wide_15_gap = wide_by[15]["fid"] - wide_finals["default"]["fid"]
 wide_10_gap = wide_by[10]["fid"] - wide_finals["default"]["fid"]
 assert 2 < wide_10_gap < 4.5 and 29 < wide_by[10]["fid"] < 31  # "about 30", and 3 above the default's epoch 30
 default_25 = read_record(SCORES_DIR / "equal-flops" / "ema-e25.json")["entries"][0]  # the default's epoch 25, set 0
-wide_10 = next(e for e in records["wide"]["entries"] if (e["epoch"], e["set"]) == (10, 0))
+wide_10 = entry(records["wide"], 10, 0)
 assert (default_25["epoch"], default_25["weights"], default_25["set"]) == (25, "raw", 0)
 print(f"equal training compute: wide at epoch 10 FID {wide_10['fid']:.1f} (precision {wide_10['precision']:.2f}, recall "
       f"{wide_10['recall']:.2f}); the default at epoch 25 FID {default_25['fid']:.1f} (precision "
@@ -1708,8 +1708,8 @@ assert 1.2 < 15 * ratio["GFLOP per training image"] / 30 < 1.3  # "about a quart
 assert 38 < wide_by[15]["fid"] < 40 and 10 < wide_15_gap < 14 and wide_15_gap < swing_needed  # "about 39, some 12 above"
 assert wide_by[15]["fid"] < by_epoch["default"][15]["fid"] and 41 < by_epoch["default"][15]["fid"] < 43.5  # "42"
 wide_30, default_30 = wide_finals["wide"], wide_finals["default"]
-default_set0 = next(e for e in records["ema"]["entries"] if (e["epoch"], e["weights"], e["set"]) == (30, "raw", 0))
-wide_set0 = next(e for e in records["wide"]["entries"] if (e["epoch"], e["weights"], e["set"]) == (30, "raw", 0))
+default_set0 = entry(records["ema"], 30, 0, "raw")
+wide_set0 = entry(records["wide"], 30, 0, "raw")
 # the swing paragraph: the default's epoch 25 within one FID of its epochs 20 and 30 (set 0); epoch 15 about 15 above
 assert abs(default_25["fid"] - default_set0["fid"]) < 1 and 14 < by_epoch["default"][15]["fid"] - default_25["fid"] < 16
 wide_gap, wide_gap0 = wide_30["fid"] - default_30["fid"], wide_set0["fid"] - default_set0["fid"]

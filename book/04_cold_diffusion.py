@@ -403,9 +403,10 @@ labels_test = load_mnist("test", limit=n_table, image_size=cfg.image_size).label
 
 
 def read_classes(images_u8: torch.Tensor) -> torch.Tensor:
-    """The classifier's reading (a digit per image) of 32-pixel uint8 images, at 28 pixels."""
-    x = F.interpolate(images_u8[:, None].float() / 127.5 - 1, size=28, mode="bilinear", antialias=True,
-                      align_corners=False)
+    """The classifier's reading (a digit per image) of uint8 images (n, H, W), resized to its 28 pixels."""
+    x = images_u8[:, None].float() / 127.5 - 1
+    if x.shape[-1] != 28:
+        x = F.interpolate(x, size=28, mode="bilinear", antialias=True, align_corners=False)
     with torch.no_grad():
         return mnist_classifier.model(x).argmax(1)
 
@@ -488,9 +489,7 @@ assert rmse_of["alg2"] > rmse_of["mean digit"]  # the algorithms do worse than t
 print("recognised: " + ", ".join(f"{k} {v:.1%}" for k, v in kept.items()))
 assert kept["original"] > 0.95  # the resizing to 28 pixels leaves the measurement meaningful
 assert 0.25 < kept["direct"] < 0.45 and kept["Fourier division"] < 0.1  # about a third, against below chance
-fourier_reads = torch.bincount(mnist_classifier.model(F.interpolate(
-    yardsticks["Fourier division"][:, None].float() / 127.5 - 1, size=28, mode="bilinear", antialias=True,
-    align_corners=False)).argmax(1), minlength=10)
+fourier_reads = torch.bincount(read_classes(yardsticks["Fourier division"]), minlength=10)
 top = fourier_reads.argsort(descending=True)[:2].tolist()
 print(f"Fourier division's restorations read as: " + ", ".join(f"'{d}' {int(fourier_reads[d])}" for d in top)
       + f" of {int(fourier_reads.sum())}")
@@ -498,9 +497,7 @@ share_of_top = (labels_test == top[0]).float().mean().item()
 print(f"share of '{top[0]}'s among the first {n_table} test digits: {share_of_top:.1%}")
 assert fourier_reads[top[0]] > 0.9 * fourier_reads.sum() and top[0] == 8  # (nearly) always an 8 ...
 assert abs(kept["Fourier division"] - share_of_top) < 0.01  # ... so right only for the 8s
-degraded_reads = torch.bincount(mnist_classifier.model(F.interpolate(
-    arrays["degraded"][:, None].float() / 127.5 - 1, size=28, mode="bilinear", antialias=True,
-    align_corners=False)).argmax(1), minlength=10)
+degraded_reads = torch.bincount(read_classes(arrays["degraded"]), minlength=10)
 print(f"the blurred digits read as {int((degraded_reads > 0).sum())} different digits; the most common, "
       f"'{int(degraded_reads.argmax())}', {int(degraded_reads.max())} times of {int(degraded_reads.sum())}")
 assert degraded_reads.max() > 0.8 * degraded_reads.sum()  # the blurred digits too, mostly
@@ -561,7 +558,9 @@ unet_arrays = {"original": arrays["original"],
                **{k: to_uint8(v)[:, 0] for k, v in restore(unet_run.model, unet_run.process, originals,
                                                            progress=True).items()}}
 unet_scores = restoration_scores(unet_arrays)
-unet_kept = {k: recognised(unet_arrays[k]) for k in ("direct", "alg1", "alg2")}
+unet_read = {k: read_classes(unet_arrays[k]) for k in ("direct", "alg1", "alg2")}
+unet_right = {k: c == labels_test for k, c in unet_read.items()}
+unet_kept = {k: right.float().mean().item() for k, right in unet_right.items()}
 unet_ink = {k: unet_arrays[k].float().mean().item() / 255 for k in ("direct", "alg1", "alg2")}
 display(Table([{"row": labels[k], "RMSE, CNN": scores[k]["rmse"], "RMSE, U-Net": unet_scores[k]["rmse"],
                 "paper RMSE": paper_table[k][1] if k in paper_table else None,
@@ -654,8 +653,6 @@ assert from_8bit["CNN"]["recognised"] < 0.3 and from_8bit["CNN"]["RMSE"] > rmse_
 # by whether the final sample keeps the class the classifier reads in the first guess.
 
 # %%
-unet_read = {k: read_classes(unet_arrays[k]) for k in ("direct", "alg2")}
-unet_right = {k: c == labels_test for k, c in unet_read.items()}
 mid_grey = {k: ((unet_arrays[k] > 32) & (unet_arrays[k] < 223)).float().mean().item() for k in ("original", "direct", "alg2")}
 both_right = unet_right["direct"] & unet_right["alg2"]
 rmse_both = {k: rmse(unet_arrays["original"][both_right], unet_arrays[k][both_right]) for k in ("direct", "alg2")}
@@ -890,9 +887,7 @@ b3_run = load_trained(config.shipped_checkpoint("blur-3x3"))
 b3_digits = load_mnist("test", limit=n_table)
 b3_restored = {k: to_uint8(v)[:, 0] for k, v in restore(b3_run.model, b3_run.process, b3_digits.images).items()}
 b3_original = to_uint8(b3_digits.images)[:, 0]
-with torch.no_grad():
-    b3_read = {k: (mnist_classifier.model(u[:, None].float() / 127.5 - 1).argmax(1) == b3_digits.labels).float().mean().item()
-               for k, u in b3_restored.items()}
+b3_read = {k: (read_classes(u) == b3_digits.labels).float().mean().item() for k, u in b3_restored.items()}
 print(f"blur-3x3 restoring the first {n_table} test digits from their real D(x, T): "
       + ", ".join(f"{k}: RMSE {rmse(b3_original, u):.3f}, recognised {b3_read[k]:.0%}" for k, u in b3_restored.items()))
 assert b3_read["degraded"] < 0.15 and b3_read["direct"] > 0.9 and b3_read["alg2"] > 0.9

@@ -188,6 +188,20 @@ def score_epochs(run: str | os.PathLike, out: str | os.PathLike, epochs: list[in
     return record
 
 
+def entry(record: dict, epoch: int, set: int = 0, weights: str | None = None) -> dict:
+    """The record's one entry of ``epoch`` and ``set`` (and ``weights``, if given); a one-line error
+    naming what the record holds if there is none, or several (weights left out where it has both)."""
+    found = [e for e in record["entries"]
+             if (e["epoch"], e["set"]) == (epoch, set) and weights in (None, e["weights"])]
+    if len(found) != 1:
+        held = sorted({(e["epoch"], e["weights"], e["set"]) for e in record["entries"]})
+        what = f"epoch {epoch}, set {set}" + ("" if weights is None else f", {weights} weights")
+        raise KeyError(f"the record of '{record.get('run')}' holds {len(found)} entries of {what} "
+                       f"(one expected{'; name the weights' if found else ''}); it holds (epoch, weights, set) "
+                       f"{held}")
+    return found[0]
+
+
 def entries(record: dict, weights: str | None = None) -> list[dict]:
     """The record's entries (of one kind of ``weights`` if given), sorted by epoch and set."""
     rows = [e for e in record["entries"] if weights is None or e["weights"] == weights]

@@ -10,7 +10,7 @@ from conftest import make_scoring_run, run_cli
 from lib import epoch_scores, metrics
 from lib.cli import score_epochs as cli_score
 from lib.data import to_uint8
-from lib.epoch_scores import RecordError, entries, read_record, score_epochs
+from lib.epoch_scores import RecordError, entries, entry, read_record, score_epochs
 from lib.precision import describe_device
 from lib.runs import load_trained
 from lib.sampling import sample_images
@@ -152,3 +152,15 @@ def test_start_noise_is_refused_for_gaussian_runs_and_when_negative(setup, tiny_
     code, _, err = run_cli(cli_score, [str(tiny_run[0]), "--epochs", "1", "--start-noise", "-1",
                                        "--out", str(tmp_path / "r.json")], capsys)
     assert code != 0 and "--start-noise must be a number >= 0, got -1.0" in err and "Traceback" not in err
+
+
+def test_entry_picks_the_one_entry_of_an_epoch_and_set_or_says_what_the_record_holds():
+    record = {"run": "r", "entries": [{"epoch": 5, "weights": w, "set": k, "fid": f"{w}{k}"}
+                                      for w in ("raw", "ema") for k in (0, 1)]
+              + [{"epoch": 10, "weights": "raw", "set": 0, "fid": "ten"}]}
+    assert entry(record, 5, 1, "ema")["fid"] == "ema1" and entry(record, 5, weights="raw")["fid"] == "raw0"
+    assert entry(record, 10)["fid"] == "ten"  # one kind of weights at that epoch: no need to name it
+    with pytest.raises(KeyError, match="holds 2 entries of epoch 5, set 0 .*name the weights"):
+        entry(record, 5)
+    with pytest.raises(KeyError, match=r"holds 0 entries of epoch 20, set 0.*\(10, 'raw', 0\)"):
+        entry(record, 20)
