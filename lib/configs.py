@@ -326,6 +326,13 @@ CONFIGS: dict[str, TrainConfig] = {
                                batch_size=32),
     "cond-unet-b32": _timed("cond-unet-b32", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
                             num_classes=10, label_dropout=0.1, batch_size=32),
+    # ... and the same two in batches of 128 again (quality-unet and cond-unet under other names), trained on
+    # the machine of the batch-32 runs, in the same way, so that the batch's effect is measured apart from the
+    # machine's (the shipped quality-unet and cond-unet ran on a slower or busier machine)
+    "quality-unet-b128": _timed("quality-unet-b128", network="unet", hidden=(32, 64, 64), activation="silu",
+                                lr=1e-3, batch_size=128),
+    "cond-unet-b128": _timed("cond-unet-b128", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
+                             num_classes=10, label_dropout=0.1, batch_size=128),
     # ... and with the seed's "discriminator": the frozen book classifier's cross-entropy on x0_hat, weighted
     # 0.01 so that the term (about 2.3 for a guess) starts near the noise loss (about 0.03 after a few minutes)
     "cond-unet-classifier": _timed("cond-unet-classifier", network="unet", hidden=(32, 64, 64), activation="silu",

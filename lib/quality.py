@@ -69,17 +69,33 @@ def _epochs_done(state: dict) -> float:
 
 def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: int | None = None,
             step: str | None = None, classifier: LoadedClassifier | None = None,
-            data_root: str | os.PathLike | None = None, progress: bool = True) -> dict:
+            data_root: str | os.PathLike | None = None, progress: bool = True,
+            guidance: float | None = None) -> dict:
     """Scores of ``n`` samples of the run at ``checkpoint`` (sampler ``step``/``steps``: the process's
     default over all T steps unless given; ``step`` is a sampler step such as "ddim" or a sampler of
     :data:`lib.sampler_sweep.SAMPLERS` such as "ddpm-posterior") and of ``n`` validation digits, with
-    the classifier's features; plus the run's training minutes and epochs and the sampling time."""
+    the classifier's features; plus the run's training minutes and epochs and the sampling time.
+
+    A class-conditional run is asked for the digits 0, 1, ..., 9, 0, ... in turn (``n / 10`` of each,
+    the samples :func:`lib.guidance.guidance_sweep` draws at the same weight and seed) at guidance weight
+    ``guidance`` (default 1: the plain conditional model, no guidance); the result adds ``guidance``
+    and ``accuracy``, the share the classifier reads as the digit asked for."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (FID needs at least two samples), got {n!r}")
     run = load_trained(checkpoint)
     check_scorable(run.config.dataset, "quality")
-    if run.config.num_classes is not None:
-        raise ValueError("quality() scores unconditional models; this run is class-conditional")
+    conditional = run.config.num_classes is not None
+    if guidance is not None and not conditional:
+        raise ValueError(f"a guidance weight needs a class-conditional run; '{checkpoint}' was trained "
+                         f"without labels (leave the weight out)")
+    if conditional:
+        from .guidance import check_weights, requested_labels
+
+        guidance = check_weights([1.0 if guidance is None else guidance])[0]
+        labels = requested_labels(n, run.config.num_classes)
+        conditioning = dict(label=labels, guidance=guidance, precision="fp32")
+    else:
+        conditioning = {}
     classifier = classifier or load_classifier()
     step_name, step_options = sampler_step(step)
     # the floor first: the first n validation digits, scored with the samples' seed (a data set too
@@ -88,9 +104,15 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
     t0 = time.perf_counter()
     images = sample_images(run.model, run.process, n, torch.Generator().manual_seed(seed),
                            image_shape=run.config.image_shape, step=step_name, steps=steps, progress=progress,
-                           **step_options)
+                           **conditioning, **step_options)
     sample_s = time.perf_counter() - t0
-    fake = score(to_uint8(images), classifier, data_root=data_root, seed=seed)
+    images = to_uint8(images)
+    fake = score(images, classifier, data_root=data_root, seed=seed)
+    if conditional:
+        from .metrics import ClassifierFeatures
+
+        read = ClassifierFeatures(classifier.model, "logits")(images).argmax(1)
+        conditioning = {"guidance": guidance, "accuracy": float((read == labels).float().mean())}
     state = read_checkpoint(resolve_checkpoint_path(checkpoint))
     steps_done = state.get("step", len(run.history.get("iter_loss", [])))
     return {
@@ -102,6 +124,7 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
         "sample_seconds": round(sample_s, 1), "threads": torch.get_num_threads(),
         **{k: fake[k] for k in ("fid", "kid", "is", "precision", "recall")},
         "fid_real": real["fid"], "fid_over_real": fake["fid"] / real["fid"],
+        **conditioning,
     }
 
 

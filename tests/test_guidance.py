@@ -177,3 +177,21 @@ def test_guidance_explorer_draws_the_chosen_digit_and_weight(setup, monkeypatch)
                         or real(model, process, digits, weights, **{**kw, "n": 2, "steps": 2}))
     widgets.guidance_explorer(loaded.model, loaded.process, sampler="ddpm-posterior")
     assert seen == ["ddpm-posterior"]
+
+
+def test_quality_of_a_conditional_run_scores_the_sweeps_samples(setup, tmp_path):
+    """lib.quality (``python -m lib.bench --quality``) asks a conditional run for each digit in turn, as
+    the sweep does: at the same weight and seed it scores the same samples, default weight 1."""
+    from lib.quality import quality
+
+    run, data, cls = setup
+    record = sweep(setup, tmp_path / "g.json", [1, 2.5])
+    entries = {e["guidance"]: e for e in record["entries"]}
+    for w in (None, 2.5):
+        result = quality(run, n=20, seed=0, steps=3, step="ddim", classifier=cls, data_root=data, progress=False,
+                         guidance=w)
+        entry = entries[1.0 if w is None else w]
+        assert result["guidance"] == (1.0 if w is None else w)
+        assert result["fid"] == pytest.approx(entry["fid"]) and result["accuracy"] == pytest.approx(entry["accuracy"])
+    with pytest.raises(ValueError, match="finite numbers >= 0"):
+        quality(run, n=20, steps=3, step="ddim", classifier=cls, data_root=data, progress=False, guidance=-1)

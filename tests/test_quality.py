@@ -63,6 +63,8 @@ def test_quality_scores_the_runs_own_samples_beside_real_digits(tmp_path, fake_m
     assert posterior["fid"] == pytest.approx(metrics.score(to_uint8(direct), classifier, data_root=fake_mnist,
                                                            seed=2)["fid"])
     assert posterior["fid"] != pytest.approx(result["fid"])
+    with pytest.raises(ValueError, match="needs a class-conditional run"):
+        quality(ckpt, n=6, steps=2, classifier=classifier, data_root=fake_mnist, progress=False, guidance=1.0)
 
 
 def test_bench_quality_prints_one_json_line(tmp_path, fake_mnist, capsys, monkeypatch):
@@ -83,6 +85,8 @@ def test_bench_quality_prints_one_json_line(tmp_path, fake_mnist, capsys, monkey
     (["--quality", "-1", "default"], "must be a positive number"),
     (["--quality", "5", "nosuch"], "unknown configuration 'nosuch'"),
     (["--quality", "5", "default", "--n", "1"], "--n must be >= 2"),
+    (["--quality", "5", "default", "--guidance", "2"], "--guidance needs a class-conditional configuration"),
+    (["--quality", "5", "cond-unet", "--guidance", "-1"], "--guidance must be a finite number >= 0"),
 ])
 def test_bench_quality_rejects_bad_input_in_one_line(args, message, capsys):
     code, _, err = run_cli(bench, args, capsys)

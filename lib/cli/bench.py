@@ -12,7 +12,9 @@ of training and sampling; and this machine's fp32 and bf16 matrix-product peak, 
 it trains CONFIG until its training steps have taken MINUTES (in ``--out``, resumable: run it again
 to continue an interrupted run, or with more minutes to extend it), draws ``--n`` samples (1,000 by
 default) and prints their classifier FID, KID, IS, precision and recall beside the FID of as many
-held-out real digits, as one JSON line. It needs MNIST (``--data``) and the book's classifier.
+held-out real digits, as one JSON line. A class-conditional CONFIG is asked for each digit in turn, at
+guidance weight ``--guidance`` (default 1), and the line adds the share drawn as the digit asked for.
+It needs MNIST (``--data``) and the book's classifier.
 """
 from __future__ import annotations
 
@@ -167,10 +169,15 @@ def quality_main(p, a) -> int:
     if a.limit is not None and a.limit < 1:
         p.error(f"--limit must be >= 1, got {a.limit}")
     out = Path(a.out or f"runs/quality-{name}-{minutes_text}min")
+    if a.guidance is not None and CONFIGS[name].num_classes is None:
+        p.error(f"--guidance needs a class-conditional configuration; {name!r} is unconditional")
+    if a.guidance is not None and not 0 <= a.guidance < float("inf"):
+        p.error(f"--guidance must be a finite number >= 0 (0: the label dropped, 1: the plain conditional model), "
+                f"got {a.guidance}")
     ckpt = train_for_minutes(name, minutes, out, data_root=a.data, progress=not a.no_progress, train_limit=a.limit,
                              log=lambda m: print(m, file=sys.stderr))
     result = quality(ckpt, n=a.n, seed=a.seed, steps=a.sampler_steps, step=a.sampler, data_root=a.data,
-                     progress=not a.no_progress)
+                     progress=not a.no_progress, guidance=a.guidance)
     result.update(budget_minutes=minutes, checkpoint=str(ckpt))
     print(json.dumps(result))
     return 0
@@ -195,6 +202,8 @@ def main(argv=None) -> int:
                    "ddpm-posterior (default: the process's: ddpm ancestral for noise)")
     q.add_argument("--sampler-steps", type=int, help="respaced sampling steps (default: all T)")
     q.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    q.add_argument("--guidance", type=float, help="class-conditional CONFIG: guidance weight of its samples, "
+                   "n / 10 of each digit (default 1: the plain conditional model; 0 drops the label)")
     q.add_argument("--data", help="MNIST root, relative to the current folder (default: $DIFFUSION_BOOK_DATA)")
     q.add_argument("--limit", type=int, help="train on the first N training images only")
     q.add_argument("--no-progress", action="store_true", help="no progress bars")
