@@ -1207,8 +1207,7 @@ assert int(blank_reading.argmax()) == 1 and blank_reading.max() > 0.95
 # ```
 #
 # (and the same with `b128`). The batch-32 pair trained in one session, the batch-128 pair in the
-# next, on machines of the same kind (the same processor as far as the benchmark can tell); the table
-# gives each run's own speed.
+# next, on machines of the same kind; the table gives each run's own speed.
 
 # %%
 BATCH_RUNS = {"quality-unet-b128": "quality-unet", "quality-unet-b32": "quality-unet",
@@ -1441,9 +1440,11 @@ assert min(by_w, key=lambda w: by_w[w]["fid"]) == 2 and by_w[1]["accuracy"] < 0.
 # python -m lib.bench --quality 30 cond-unet-b32 --sampler ddpm-posterior --sampler-steps 100
 # ```
 #
-# Pointed at a copy of the shipped run (`--out`), it trains nothing more and prints the table's
-# score again. Sixteen samples of the unconditional batch-32 run, and the headline model asked for
-# each digit:
+# Pointed at a copy of the shipped run (`--out`), it trains nothing more and scores the same samples
+# as the table. Sixteen sevens on the command line: `python -m lib.sample checkpoints/cond-unet-b32
+# --label 7 --guidance 1 --n 16 --sampler ddpm --sigma posterior --steps 100 --seed 0 --out sevens.npz`.
+# Below, sixteen samples of the unconditional batch-32 run, and the headline model asked for each
+# digit:
 
 # %%
 b32_run = load_trained(config.shipped_checkpoint("quality-unet-b32"))
