@@ -328,7 +328,8 @@ CONFIGS: dict[str, TrainConfig] = {
                             num_classes=10, label_dropout=0.1, batch_size=32),
     # ... and the same two in batches of 128 again (quality-unet and cond-unet under other names), trained on
     # the machine of the batch-32 runs, in the same way, so that the batch's effect is measured apart from the
-    # machine's (the shipped quality-unet and cond-unet ran on a slower or busier machine)
+    # machine's (the shipped quality-unet and cond-unet ran on a machine that trains this U-Net about a third
+    # as fast per thread: results/bench.json against results/bench-batch.json)
     "quality-unet-b128": _timed("quality-unet-b128", network="unet", hidden=(32, 64, 64), activation="silu",
                                 lr=1e-3, batch_size=128),
     "cond-unet-b128": _timed("cond-unet-b128", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,

@@ -96,6 +96,7 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
         conditioning = dict(label=labels, guidance=guidance, precision="fp32")
     else:
         conditioning = {}
+    reading = {}  # a conditional run's guidance weight and accuracy
     classifier = classifier or load_classifier()
     step_name, step_options = sampler_step(step)
     # the floor first: the first n validation digits, scored with the samples' seed (a data set too
@@ -112,7 +113,7 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
         from .metrics import ClassifierFeatures
 
         read = ClassifierFeatures(classifier.model, "logits")(images).argmax(1)
-        conditioning = {"guidance": guidance, "accuracy": float((read == labels).float().mean())}
+        reading = {"guidance": guidance, "accuracy": float((read == labels).float().mean())}
     state = read_checkpoint(resolve_checkpoint_path(checkpoint))
     steps_done = state.get("step", len(run.history.get("iter_loss", [])))
     return {
@@ -124,7 +125,7 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
         "sample_seconds": round(sample_s, 1), "threads": torch.get_num_threads(),
         **{k: fake[k] for k in ("fid", "kid", "is", "precision", "recall")},
         "fid_real": real["fid"], "fid_over_real": fake["fid"] / real["fid"],
-        **conditioning,
+        **reading,
     }
 
 
