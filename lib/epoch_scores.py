@@ -66,14 +66,15 @@ def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedC
     for (a conditional model), the entry also holds ``accuracy``, the fraction the classifier reads as
     their label, and ``class_accuracy``, that fraction for each label 0..9 (None for a label not asked).
     ``device`` is where ``draw`` samples; the entry names it (scoring itself runs on the CPU)."""
-    from .metrics import ClassifierFeatures, score  # the scoring stack loads only when something is scored
+    from .metrics import read_digits, score  # the scoring stack loads only when something is scored
     from .precision import describe_device
 
     t0 = time.perf_counter()
     images = to_uint8(draw().cpu())  # .cpu() waits for a GPU to finish, so the time is the sampling's
     seconds = time.perf_counter() - t0
     scores = score(images, classifier, data_root=data_root, seed=seed)
-    counts = torch.bincount(ClassifierFeatures(classifier.model, "logits")(images).argmax(1), minlength=10)
+    read = read_digits(images, classifier)
+    counts = torch.bincount(read, minlength=10)
     entry = {**key, **{k: float(scores[k]) for k in SCORES}, "class_counts": counts.tolist(),
              "sample_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
              "device": describe_device(device)}
@@ -81,7 +82,7 @@ def add_scored_set(record: dict, out: Path, key: dict, draw, classifier: LoadedC
         labels = torch.as_tensor(labels).long().reshape(-1)
         if labels.shape != (len(images),):
             raise ValueError(f"labels must hold one class per sample ({len(images)}), got shape {tuple(labels.shape)}")
-        hits = (ClassifierFeatures(classifier.model, "logits")(images).argmax(1) == labels).float()
+        hits = (read == labels).float()
         entry["accuracy"] = float(hits.mean())
         entry["class_accuracy"] = [float(hits[labels == k].mean()) if bool((labels == k).any()) else None
                                    for k in range(10)]

@@ -87,6 +87,11 @@ class ClassifierFeatures(nn.Module):
         return torch.cat(out)
 
 
+def read_digits(images: torch.Tensor, classifier: LoadedClassifier) -> torch.Tensor:
+    """The classifier's reading of uint8 images (N, 1, 28, 28): one digit per image (its largest logit)."""
+    return ClassifierFeatures(classifier.model, "logits")(images).argmax(1)
+
+
 # ----------------------------------------------------------------------------- reference cache
 
 def cache_dir() -> Path:

@@ -110,10 +110,9 @@ def quality(checkpoint: str | os.PathLike, n: int = 1000, seed: int = 0, steps: 
     images = to_uint8(images)
     fake = score(images, classifier, data_root=data_root, seed=seed)
     if conditional:
-        from .metrics import ClassifierFeatures
+        from .metrics import read_digits
 
-        read = ClassifierFeatures(classifier.model, "logits")(images).argmax(1)
-        reading = {"guidance": guidance, "accuracy": float((read == labels).float().mean())}
+        reading = {"guidance": guidance, "accuracy": float((read_digits(images, classifier) == labels).float().mean())}
     state = read_checkpoint(resolve_checkpoint_path(checkpoint))
     steps_done = state.get("step", len(run.history.get("iter_loss", [])))
     return {
