@@ -60,7 +60,7 @@ from lib.epoch_scores import read_record
 from lib.metrics import score
 from lib.quality import read_results
 from lib.runs import load_trained
-from lib.sampler_sweep import SAMPLERS  # name -> (step, options), as the sweep ran them
+from lib.sampler_sweep import SAMPLERS, by_pair  # SAMPLERS: name -> (step, options), as the sweep ran them
 from lib.sampling import sample
 from lib.tables import Table
 
@@ -337,7 +337,7 @@ SAMPLER_LABELS = {
 }
 sweep = read_record(config.RESULTS_DIR / "sampling" / "default.json")
 assert sweep["n"] == N and sweep["seed"] == 0 and sweep["classifier_sha256"] == classifier.sha256
-results = {(e["sampler"], e["steps"]): e for e in sweep["entries"]}
+results = by_pair(sweep)
 step_counts = sorted({k for _, k in results})
 samplers = [s for s in SAMPLER_LABELS if any(s == name for name, _ in results)]
 print(f"{len(results)} (sampler, steps) pairs scored, of the '{sweep['run']}' model at epoch {sweep['epoch']} "
@@ -492,8 +492,7 @@ assert zero and all(share > 0.95 for share in top_share.values()) and all(fid("d
 
 # %%
 spread_records = [sweep] + [read_record(p) for p in sorted((config.RESULTS_DIR / "sampling").glob("default-seed*.json"))]
-spread_fids = {s: [e["fid"] for r in spread_records for e in r["entries"] if (e["sampler"], e["steps"]) == (s, 20)]
-               for s in ("ddim-eta0", "ddpm-posterior")}
+spread_fids = {s: [by_pair(r)[(s, 20)]["fid"] for r in spread_records] for s in ("ddim-eta0", "ddpm-posterior")}
 paired = np.subtract(spread_fids["ddim-eta0"], spread_fids["ddpm-posterior"])
 t95 = t_quantile(0.975, len(paired) - 1)  # Student's t, 95% two-sided, 3 degrees of freedom
 assert round(t95, 2) == 3.18  # the factor the text gives
@@ -602,7 +601,7 @@ assert 0.7 * margin < fid("ddim-eta0", 100) - full <= margin  # the time-to-qual
 unet_sweep = read_record(config.RESULTS_DIR / "sampling" / "quality-unet.json")
 assert unet_sweep["n"] == N and unet_sweep["seed"] == 0 and unet_sweep["classifier_sha256"] == classifier.sha256
 assert unet_sweep["weights"] == "ema" and unet_sweep["epoch"] == unet_run.epoch
-unet_results = {(e["sampler"], e["steps"]): e for e in unet_sweep["entries"]}
+unet_results = by_pair(unet_sweep)
 unet_samplers = [s for s in SAMPLER_LABELS if any(s == name for name, _ in unet_results)]
 unet_steps = sorted({k for _, k in unet_results})
 display(Table([{"sampler": SAMPLER_LABELS[s], **{f"{k} steps": unet_results[(s, k)]["fid"] if (s, k) in unet_results
@@ -716,12 +715,13 @@ assert all(0.05 < unet_results[("ddpm-posterior", k)][kind] - unet_results[("ddi
 # %%
 sweeps_30 = {name: read_record(config.RESULTS_DIR / "sampling" / f"{name}.json") for name in QUALITY_RUNS}
 rows_30 = []
+posterior_30 = {}  # each unconditional run's posterior-variance scores after 30 minutes (100 steps)
 for name, rec in sweeps_30.items():
     assert rec["n"] == N and rec["seed"] == 0 and rec["weights"] == "ema"
-    by_pair = {(e["sampler"], e["steps"]): e for e in rec["entries"]}
+    pairs = by_pair(rec)
     ttq_30 = next(r for r in measured[name] if r["budget_minutes"] == 30)
-    assert by_pair[("ddim-eta0", 100)]["fid"] == ttq_30["fid"]  # the same samples as the time-to-quality point
-    post = by_pair[("ddpm-posterior", 100)]
+    assert pairs[("ddim-eta0", 100)]["fid"] == ttq_30["fid"]  # the same samples as the time-to-quality point
+    post = posterior_30[name] = pairs[("ddpm-posterior", 100)]
     rows_30.append({"network": name.removeprefix("quality-"), "FID, DDIM": ttq_30["fid"], "FID, posterior": post["fid"],
                     "DDIM / posterior": ttq_30["fid"] / post["fid"], "precision, posterior": post["precision"],
                     "recall, posterior": post["recall"]})
@@ -759,7 +759,7 @@ print("best at 30 minutes, or within a tenth of the best:", verdict_30)
 
 # %%
 r30 = {r["network"]: r for r in rows_30}
-ae_pairs = {(e["sampler"], e["steps"]): e["fid"] for e in sweeps_30["quality-autoencoder"]["entries"]}
+ae_pairs = {pair: e["fid"] for pair, e in by_pair(sweeps_30["quality-autoencoder"]).items()}
 assert all(r["FID, posterior"] < r["FID, DDIM"] for r in rows_30)
 assert all(1.4 < r30[n]["DDIM / posterior"] < 2.4 for n in ("unet", "autoencoder", "vae"))
 assert verdict_30 == {"FID, DDIM": "autoencoder", "FID, posterior": "unet"}
@@ -1238,13 +1238,12 @@ assert all(r["n"] == N and r["sample_steps"] == 100 and r["sampler"] == "ddim" a
 by_budget = {name: {r["budget_minutes"]: r for r in batch_ttq if r["config"] == name}
              for name in ("quality-unet-b128", "quality-unet-b32")}
 assert all(sorted(rs) == [5, 10, 20, 30] for rs in by_budget.values())
-posterior_30 = {}
 for name in by_budget:
     rec = read_record(config.RESULTS_DIR / "sampling" / f"{name}.json")
     run = load_trained(config.shipped_checkpoint(name))
     assert rec["n"] == N and rec["seed"] == 0 and rec["weights"] == "ema" == run.weights and rec["epoch"] == run.epoch
     assert rec["classifier_sha256"] == classifier.sha256
-    pairs = {(e["sampler"], e["steps"]): e for e in rec["entries"]}
+    pairs = by_pair(rec)
     assert pairs[("ddim-eta0", 100)]["fid"] == by_budget[name][30]["fid"]  # the same samples as the 30-minute point
     state = read_checkpoint(config.shipped_checkpoint(name))
     assert abs(state["train_seconds"] / 60 - by_budget[name][30]["train_minutes"]) < 0.01  # the weights scored
@@ -1271,23 +1270,21 @@ def images_per_s(batch, steps, seconds):
     return batch * steps / seconds
 
 
+def machine_of(name):
+    return "newer" if name in BATCH_RUNS else "earlier"
+
+
 clean_rows = []
-for name, machine, batch in (("quality-unet", "earlier", 128), ("quality-unet-b128", "newer", 128),
-                             ("quality-unet-b32", "newer", 32)):
+for name in ("quality-unet", "quality-unet-b128", "quality-unet-b32"):
     r30_run = unet_30 if name == "quality-unet" else by_budget[name][30]
-    post = r30["unet"] if name == "quality-unet" else {"FID, posterior": posterior_30[name]["fid"],
-                                                          "precision, posterior": posterior_30[name]["precision"],
-                                                          "recall, posterior": posterior_30[name]["recall"]}
-    clean_rows.append({"run": name, "machine": machine, "batch": batch, "conditioning": "none",
+    batch, post = get_config(name).batch_size, posterior_30[name]
+    clean_rows.append({"run": name, "machine": machine_of(name), "batch": batch, "conditioning": "none",
                        "optimiser steps": r30_run["steps"],
                        "training images / s": images_per_s(batch, r30_run["steps"], 60 * r30_run["train_minutes"]),
-                       "FID": post["FID, posterior"], "precision": post["precision, posterior"],
-                       "recall": post["recall, posterior"], "accuracy": None})
-for name, machine, batch, rec_w in (("cond-unet", "earlier", 128, by_w), ("cond-unet-b128", "newer", 128,
-                                                                          cond_sweeps["cond-unet-b128"]),
-                                    ("cond-unet-b32", "newer", 32, cond_sweeps["cond-unet-b32"])):
-    state = cond_states[name]
-    clean_rows.append({"run": name, "machine": machine, "batch": batch, "conditioning": "label, w = 1",
+                       "FID": post["fid"], "precision": post["precision"], "recall": post["recall"], "accuracy": None})
+for name, rec_w in (("cond-unet", by_w), *cond_sweeps.items()):
+    state, batch = cond_states[name], get_config(name).batch_size
+    clean_rows.append({"run": name, "machine": machine_of(name), "batch": batch, "conditioning": "label, w = 1",
                        "optimiser steps": state["step"],
                        "training images / s": images_per_s(batch, state["step"], state["train_seconds"]),
                        "FID": rec_w[1]["fid"], "precision": rec_w[1]["precision"], "recall": rec_w[1]["recall"],
@@ -1305,15 +1302,16 @@ clean = {r["run"]: r for r in clean_rows}
 
 # %% mystnb={"figure": {"caption": "FID against training minutes of the U-Net in batches of 128 on the earlier machine (quality-unet, grey) and on the newer one (quality-unet-b128, orange), and in batches of 32 on the newer one (quality-unet-b32, purple). Minutes are those of each run's own machine. Colour: machine and batch; shape: circles by DDIM with 100 steps (the time-to-quality protocol), squares by the ancestral sampler with the posterior variance (100 steps), stars the conditional runs of the same colour at w = 1 with the posterior variance. At 30 minutes a circle and the square below it are the same weights sampled two ways. Log scale; the dotted line is the floor, the dashed line three times it (the target).", "name": "fig-beyond-clean"}} tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(9.4, 4.2))
-curves = (("quality-unet", "0.6", measured["quality-unet"]), ("quality-unet-b128", "C1", list(by_budget["quality-unet-b128"].values())),
-          ("quality-unet-b32", "C4", list(by_budget["quality-unet-b32"].values())))
-for name, colour, rs in curves:
+colour_of = {"quality-unet": "0.6", "quality-unet-b128": "C1", "quality-unet-b32": "C4"}  # machine and batch
+curves = {"quality-unet": measured["quality-unet"], **{name: list(rs.values()) for name, rs in by_budget.items()}}
+for name, rs in curves.items():
+    colour = colour_of[name]
     ax.plot([r["train_minutes"] for r in rs], [r["fid"] for r in rs], "o-", color=colour,
             label=f"{name}, batch {clean[name]['batch']}, {clean[name]['machine']} machine, DDIM")
     ax.plot([rs[-1]["train_minutes"]], [clean[name]["FID"]], "s", color=colour, ms=8)
-cond_colours = {"cond-unet": "0.6", "cond-unet-b128": "C1", "cond-unet-b32": "C4"}
-for name, colour in cond_colours.items():
-    ax.plot([cond_states[name]["train_seconds"] / 60], [clean[name]["FID"]], "*", color=colour, ms=14,
+for name in cond_states:
+    ax.plot([cond_states[name]["train_seconds"] / 60], [clean[name]["FID"]], "*",
+            color=colour_of[name.replace("cond", "quality")], ms=14,
             markeredgecolor="k", markeredgewidth=0.5, label=f"{name}, w = 1")
 ax.axhline(floor, color="k", ls=":", lw=1, label="floor (real digits)")
 ax.axhline(3 * floor, color="k", ls="--", lw=1, label="3 x floor (the target)")
@@ -1676,13 +1674,12 @@ laptop_rows = []
 for name, rs in [*measured.items(), *((name, list(rs.values())) for name, rs in by_budget.items())]:
     last = rs[-1]
     cfg = get_config(name)
-    newer = name in by_budget
     laptop_rows.append({
-        "run": name, "network": cfg.network, "batch": cfg.batch_size, "machine": "newer" if newer else "earlier",
+        "run": name, "network": cfg.network, "batch": cfg.batch_size, "machine": machine_of(name),
         "parameters": sum(p.numel() for p in cfg.make_network().parameters()),
         "training images / s there": images_per_s(cfg.batch_size, last["steps"], 60 * last["train_minutes"]),
         **{f"FID, {b:g} min": next((r["fid"] for r in rs if r["budget_minutes"] == b), None) for b in budgets},
-        "FID, 30 min, posterior": posterior_30[name]["fid"] if newer else r30[cfg.network]["FID, posterior"],
+        "FID, 30 min, posterior": posterior_30[name]["fid"],
         "sampling 1,000 (s)": last["sample_seconds"]})
     laptop_rows[-1]["posterior FID / floor"] = laptop_rows[-1]["FID, 30 min, posterior"] / floor
 display(Table(laptop_rows, formats={"batch": "d", "parameters": ",", "training images / s there": ".0f",

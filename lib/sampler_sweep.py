@@ -21,6 +21,11 @@ from .runs import load_trained
 from .sampling import NAMED_SAMPLERS, SAMPLERS, sample_images, sampler_step  # noqa: F401 (the named samplers
 # live in lib.sampling, which lib.epoch_scores also needs; they are re-exported here)
 
+def by_pair(record: dict) -> dict:
+    """A sweep record's entries keyed by (sampler, steps)."""
+    return {(e["sampler"], e["steps"]): e for e in record["entries"]}
+
+
 def sweep_samplers(run: str | os.PathLike, out: str | os.PathLike, samplers: list[str], steps: list[int],
                    n: int = 1000, seed: int = 0, weights: str = "auto", classifier: LoadedClassifier | None = None,
                    data_root: str | os.PathLike | None = None, progress: bool = True, log=print,

@@ -10,7 +10,7 @@ from lib.cli import sweep_samplers as cli_sweep
 from lib.data import to_uint8
 from lib.epoch_scores import RecordError
 from lib.runs import load_trained
-from lib.sampler_sweep import sweep_samplers
+from lib.sampler_sweep import by_pair, sweep_samplers
 from lib.sampling import sample_images
 
 
@@ -69,3 +69,11 @@ def test_a_second_call_scores_only_new_pairs_and_refuses_another_protocol(setup,
 def test_the_command_rejects_bad_input_in_one_line(tiny_run, args, message, capsys, tmp_path):
     code, _, err = run_cli(cli_sweep, [str(tiny_run[0]), *args, "--out", str(tmp_path / "r.json")], capsys)
     assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_by_pair_keys_a_records_entries_by_sampler_and_steps():
+    entries = [{"sampler": "ddim-eta0", "steps": 10, "fid": 3.0}, {"sampler": "ddpm-posterior", "steps": 10, "fid": 2.0},
+               {"sampler": "ddim-eta0", "steps": 100, "fid": 1.0}]
+    pairs = by_pair({"entries": entries})
+    assert sorted(pairs) == [("ddim-eta0", 10), ("ddim-eta0", 100), ("ddpm-posterior", 10)]
+    assert pairs[("ddpm-posterior", 10)] is entries[1]
