@@ -267,6 +267,11 @@ def _averaging(axis: str, order: str, group: int) -> TrainConfig:
                  process_options={"axis": axis, "order": order, "group": group})
 
 
+#: chapter 5's small U-Net as its timed runs train it, and the same with a label embedding (the label
+#: dropped for one training image in ten)
+_TIMED_UNET = dict(network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3)
+_TIMED_COND_UNET = dict(_TIMED_UNET, num_classes=10, label_dropout=0.1)
+
 #: The book's runs as named configurations. The chapters refer to them by name.
 CONFIGS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
@@ -313,31 +318,23 @@ CONFIGS: dict[str, TrainConfig] = {
     # each with its own learning rate, all with a warmed-up EMA (a cold one lags a short run) and fp32
     **{c.name: c for c in (
         _timed("quality-cnn", network="cnn"),
-        _timed("quality-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3),
+        _timed("quality-unet", **_TIMED_UNET),
         _timed("quality-autoencoder", network="autoencoder", hidden=(32, 64), lr=1e-3),
         _timed("quality-vae", network="vae", hidden=(32, 64), lr=1e-3))},
     # chapter 5's conditioning: the time-to-quality U-Net with a label embedding, each training image shown
     # without its label one time in ten (classifier-free guidance, Ho & Salimans 2022: p_uncond 0.1)
-    "cond-unet": _timed("cond-unet", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
-                        num_classes=10, label_dropout=0.1),
+    "cond-unet": _timed("cond-unet", **_TIMED_COND_UNET),
     # the same two U-Nets in batches of 32 instead of 128: four times the optimiser steps per training image
-    # (at one thread the benchmark measures the same images a second at either size: results/bench-batch.json)
-    "quality-unet-b32": _timed("quality-unet-b32", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
-                               batch_size=32),
-    "cond-unet-b32": _timed("cond-unet-b32", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
-                            num_classes=10, label_dropout=0.1, batch_size=32),
-    # ... and the same two in batches of 128 again (quality-unet and cond-unet under other names), trained on
-    # the machine of the batch-32 runs, in the same way, so that the batch's effect is measured apart from the
-    # machine's (the shipped quality-unet and cond-unet ran on a machine that trains this U-Net about a third
-    # as fast per thread: results/bench.json against results/bench-batch.json)
-    "quality-unet-b128": _timed("quality-unet-b128", network="unet", hidden=(32, 64, 64), activation="silu",
-                                lr=1e-3, batch_size=128),
-    "cond-unet-b128": _timed("cond-unet-b128", network="unet", hidden=(32, 64, 64), activation="silu", lr=1e-3,
-                             num_classes=10, label_dropout=0.1, batch_size=128),
+    # (at one thread the benchmark measures the same images a second at either size: results/bench-batch.json);
+    # and in batches of 128 again (quality-unet and cond-unet under other names), trained on the machine of the
+    # batch-32 runs, in the same way, so that the batch's effect is measured apart from the machine's (the
+    # shipped quality-unet and cond-unet ran on a machine that trains this U-Net about a third as fast per
+    # thread: results/bench.json against results/bench-batch.json)
+    **{f"{base}-b{batch}": _timed(f"{base}-b{batch}", **fields, batch_size=batch)
+       for base, fields in (("quality-unet", _TIMED_UNET), ("cond-unet", _TIMED_COND_UNET)) for batch in (32, 128)},
     # ... and with the seed's "discriminator": the frozen book classifier's cross-entropy on x0_hat, weighted
     # 0.01 so that the term (about 2.3 for a guess) starts near the noise loss (about 0.03 after a few minutes)
-    "cond-unet-classifier": _timed("cond-unet-classifier", network="unet", hidden=(32, 64, 64), activation="silu",
-                                   lr=1e-3, num_classes=10, label_dropout=0.1, classifier_loss=0.01),
+    "cond-unet-classifier": _timed("cond-unet-classifier", **_TIMED_COND_UNET, classifier_loss=0.01),
 }
 
 
